@@ -1,0 +1,175 @@
+import { randomBytes } from "node:crypto";
+import path from "node:path";
+import { z } from "zod";
+
+/**
+ * The only reader of process.env. Every variable is optional: the defaults start the show offline
+ * on an embedded SQLite file under var/. A bad value stops the boot with a message that names the
+ * variable and says what it should look like.
+ */
+
+export const PROJECT_ROOT = path.resolve(import.meta.dirname, "..");
+
+// 0 asks the OS for a free port (tests).
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().min(1);
+const httpUrl = z.url({ protocol: /^https?$/ });
+const optionalSecret = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v));
+
+const SYSTEM_RE = /^[a-z0-9_]+-[a-z0-9_]+$/;
+const REPO_RE = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+
+function currentSystem(): string {
+  const arch = process.arch === "arm64" ? "aarch64" : process.arch === "x64" ? "x86_64" : process.arch;
+  return `${arch}-${process.platform}`;
+}
+
+const schema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  PORT: port.default(3000),
+  BIND_HOST: z.string().min(1).default("0.0.0.0"),
+  PUBLIC_URL: httpUrl.optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^(file:.+|postgres(ql)?:\/\/.+)$/, "a SQLite path like file:var/show.db or a postgres://user@host/db URL")
+    .default("file:var/show.db"),
+  VAR_DIR: z.string().min(1).default("var"),
+  NIXPKGS_REPO: z.string().regex(REPO_RE, "owner/name, like NixOS/nixpkgs").default("NixOS/nixpkgs"),
+  NIXPKGS_GIT_URL: z.string().min(1).default("https://github.com/NixOS/nixpkgs.git"),
+  NIXPKGS_DIR: z.string().min(1).optional(),
+  GITHUB_API_URL: httpUrl.default("https://api.github.com"),
+  GITHUB_TOKEN: optionalSecret,
+  OWNCAST_URL: httpUrl.optional(),
+  OWNCAST_ACCESS_TOKEN: optionalSecret,
+  OWNCAST_WEBHOOK_SECRET: optionalSecret,
+  HOST_PASSWORD: z.string().min(8, "at least 8 characters").optional(),
+  SESSION_SECRET: z.string().min(32, "at least 32 characters").optional(),
+  NIX_BIN: z.string().min(1).default("nix"),
+  NIX_SYSTEMS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const systems = (v ?? currentSystem()).split(/[\s,]+/).filter(Boolean);
+      const bad = systems.find((s) => !SYSTEM_RE.test(s));
+      if (bad !== undefined || systems.length === 0) {
+        ctx.addIssue({ code: "custom", message: `"${bad ?? ""}" is not a Nix system like x86_64-linux` });
+        return z.NEVER;
+      }
+      return systems;
+    }),
+  NIX_BUILDERS: z.string().optional(),
+  NIX_SUBSTITUTERS: z.string().optional(),
+  MAX_PARALLEL_BUILDS: positiveInt.max(64).default(3),
+  BUILD_TIMEOUT_SECONDS: positiveInt.default(3600),
+  MAX_BUILD_TARGETS: positiveInt.max(500).default(20),
+  CHECKOUT_MODE: z.enum(["merge", "head"]).default("merge"),
+});
+
+export type Env = Record<string, string | undefined>;
+
+export interface Config {
+  nodeEnv: "development" | "production" | "test";
+  port: number;
+  bindHost: string;
+  publicUrl: string | null;
+  databaseUrl: string;
+  databaseProvider: "sqlite" | "postgresql";
+  varDir: string;
+  logDir: string;
+  nixpkgsRepo: string;
+  nixpkgsGitUrl: string;
+  nixpkgsDir: string;
+  worktreesDir: string;
+  githubApiUrl: string;
+  githubToken: string | null;
+  owncastUrl: string | null;
+  owncastAccessToken: string | null;
+  owncastWebhookSecret: string | null;
+  hostPassword: string;
+  hostPasswordGenerated: boolean;
+  sessionSecret: string;
+  nixBin: string;
+  nixSystems: string[];
+  nixBuilders: string | null;
+  nixSubstituters: string | null;
+  maxParallelBuilds: number;
+  buildTimeoutSeconds: number;
+  maxBuildTargets: number;
+  checkoutMode: "merge" | "head";
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Generates a readable password for the host when HOST_PASSWORD is not set. */
+function generatePassword(): string {
+  const words = ["nix", "flake", "hydra", "store", "drv", "lix", "guix", "cache", "eval", "pin"];
+  const bytes = randomBytes(6);
+  const picks = [0, 1, 2].map((i) => words[bytes[i]! % words.length]);
+  return `${picks.join("-")}-${bytes.readUInt16BE(3) % 10000}`;
+}
+
+function resolveIn(root: string, p: string): string {
+  return path.isAbsolute(p) ? p : path.join(root, p);
+}
+
+/**
+ * Parses the environment. `overrides` lets demo mode and tests layer values on top of it; they
+ * never read process.env themselves.
+ */
+export function loadConfig(overrides: Env = {}, base: Env = process.env): Config {
+  const env = { ...base, ...overrides };
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = String(issue.path[0] ?? "environment");
+        return `${name}=${JSON.stringify(env[name] ?? "")}: ${issue.message}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  const varDir = resolveIn(PROJECT_ROOT, e.VAR_DIR);
+  const isPostgres = /^postgres(ql)?:\/\//.test(e.DATABASE_URL);
+  const databaseUrl = isPostgres
+    ? e.DATABASE_URL
+    : `file:${resolveIn(PROJECT_ROOT, e.DATABASE_URL.slice("file:".length))}`;
+  const nixpkgsDir = resolveIn(PROJECT_ROOT, e.NIXPKGS_DIR ?? path.join(e.VAR_DIR, "nixpkgs"));
+  return {
+    nodeEnv: e.NODE_ENV,
+    port: e.PORT,
+    bindHost: e.BIND_HOST,
+    publicUrl: e.PUBLIC_URL?.replace(/\/$/, "") ?? null,
+    databaseUrl,
+    databaseProvider: isPostgres ? "postgresql" : "sqlite",
+    varDir,
+    logDir: path.join(varDir, "logs"),
+    nixpkgsRepo: e.NIXPKGS_REPO,
+    nixpkgsGitUrl: e.NIXPKGS_GIT_URL,
+    nixpkgsDir,
+    worktreesDir: path.join(path.dirname(nixpkgsDir), "worktrees"),
+    githubApiUrl: e.GITHUB_API_URL.replace(/\/$/, ""),
+    githubToken: e.GITHUB_TOKEN ?? null,
+    owncastUrl: e.OWNCAST_URL?.replace(/\/$/, "") ?? null,
+    owncastAccessToken: e.OWNCAST_ACCESS_TOKEN ?? null,
+    owncastWebhookSecret: e.OWNCAST_WEBHOOK_SECRET ?? null,
+    hostPassword: e.HOST_PASSWORD ?? generatePassword(),
+    hostPasswordGenerated: e.HOST_PASSWORD === undefined,
+    sessionSecret: e.SESSION_SECRET ?? randomBytes(32).toString("hex"),
+    nixBin: e.NIX_BIN,
+    nixSystems: e.NIX_SYSTEMS,
+    nixBuilders: e.NIX_BUILDERS?.trim() ? e.NIX_BUILDERS : null,
+    nixSubstituters: e.NIX_SUBSTITUTERS ?? null,
+    maxParallelBuilds: e.MAX_PARALLEL_BUILDS,
+    buildTimeoutSeconds: e.BUILD_TIMEOUT_SECONDS,
+    maxBuildTargets: e.MAX_BUILD_TARGETS,
+    checkoutMode: e.CHECKOUT_MODE,
+  };
+}
