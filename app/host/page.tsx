@@ -1,0 +1,5 @@
+import { HostConsole } from "@/components/host-console";
+
+export default function HostPage() {
+  return <HostConsole />;
+}

@@ -1,0 +1,5 @@
+import { PhoneApp } from "@/components/phone-app";
+
+export default function AudiencePage() {
+  return <PhoneApp />;
+}

@@ -1,0 +1,5 @@
+import { StageBoard } from "@/components/stage-board";
+
+export default function StagePage() {
+  return <StageBoard />;
+}

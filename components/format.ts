@@ -1,0 +1,17 @@
+// Strips ANSI escape sequences for plain-text display; colour rendering comes later.
+const ANSI = /\u001b\[[0-9;?]*[ -/]*[@-~]|\u001b\][^\u0007]*\u0007/g;
+
+export function stripAnsi(text: string): string {
+  return text.replace(ANSI, "");
+}
+
+export function shortSha(sha: string | null | undefined): string {
+  return sha ? sha.slice(0, 8) : "—";
+}
+
+export function elapsed(fromIso: string | null, toIso: string | null, now = Date.now()): string {
+  if (!fromIso) return "";
+  const ms = (toIso ? Date.parse(toIso) : now) - Date.parse(fromIso);
+  const s = Math.max(0, Math.round(ms / 1000));
+  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
+}

@@ -1,0 +1,174 @@
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import { pathToFileURL } from "node:url";
+import next from "next";
+import { PROJECT_ROOT, loadConfig, ConfigError, type Config } from "./config";
+import { createDb } from "./db/client";
+import { migrateDatabase } from "./db/migrate";
+import { BuildService } from "./builds/build-service";
+import { LogStore } from "./builds/log-store";
+import { createGitHubGateway, type GitHubGateway } from "./github/gateway";
+import { listQueue } from "./intake/intake.repo";
+import { ShowEvents } from "./show/show-events";
+import { setAppContext, type AppContext } from "./context";
+import { createRealtime, SOCKET_PATH } from "./realtime/socket-server";
+import { createLogger } from "./logger";
+
+function notFound(_req: IncomingMessage, res: ServerResponse): Promise<void> {
+  res.writeHead(404, { "content-type": "text/plain" }).end("The web app is not served by this process.");
+  return Promise.resolve();
+}
+
+export interface RunningShow {
+  url: string;
+  port: number;
+  context: AppContext;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  config: Config;
+  dev?: boolean;
+  /** Tests and demo mode may swap GitHub for another gateway; production uses the real client. */
+  github?: GitHubGateway;
+  /** Integration tests of the services and sockets skip Next; every page then answers 404. */
+  web?: boolean;
+}
+
+/**
+ * Boots the show: migrations, services, then one HTTP server on one port where `/socket.io/`
+ * goes to Socket.IO (requests and upgrades) and everything else to Next.
+ */
+export async function startShow({ config, dev = false, github, web = true }: StartOptions): Promise<RunningShow> {
+  const log = createLogger();
+  const migration = await migrateDatabase(config.databaseUrl);
+  if (migration.applied.length) log.info({ applied: migration.applied }, "database migrated");
+
+  const db = createDb(config.databaseUrl);
+  const events = new ShowEvents();
+  const logs = new LogStore(config.logDir);
+  const gateway = github ?? createGitHubGateway({ apiUrl: config.githubApiUrl, token: config.githubToken, repo: config.nixpkgsRepo });
+  const builds = new BuildService({
+    db,
+    events,
+    logs,
+    github: gateway,
+    settings: {
+      nixpkgsDir: config.nixpkgsDir,
+      worktreesDir: config.worktreesDir,
+      nixpkgsGitUrl: config.nixpkgsGitUrl,
+      nixBin: config.nixBin,
+      nixSystems: config.nixSystems,
+      nixBuilders: config.nixBuilders,
+      nixSubstituters: config.nixSubstituters,
+      maxParallelBuilds: config.maxParallelBuilds,
+      buildTimeoutSeconds: config.buildTimeoutSeconds,
+      maxBuildTargets: config.maxBuildTargets,
+      checkoutMode: config.checkoutMode,
+    },
+  });
+  await builds.recover();
+
+  let version = 0;
+  const bump = () => {
+    version += 1;
+  };
+  events.on("queue-changed", bump);
+  events.on("build-updated", bump);
+  const snapshot = async () => ({
+    version,
+    serverTime: new Date().toISOString(),
+    queue: await listQueue(db),
+    builds: await builds.listBuilds(),
+  });
+
+  const context: AppContext = {
+    config,
+    db,
+    events,
+    logs,
+    github: gateway,
+    intake: { db, events, repo: config.nixpkgsRepo, fetchPullRequest: (n) => gateway.fetchPullRequest(n) },
+    builds,
+    snapshot,
+  };
+  setAppContext(context);
+
+  const app = web ? next({ dev, dir: PROJECT_ROOT, hostname: "localhost", port: config.port }) : null;
+  await app?.prepare();
+  const handleNext = app?.getRequestHandler() ?? notFound;
+  const upgradeNext = app?.getUpgradeHandler() ?? ((_req: unknown, socket: Duplex) => socket.destroy());
+  const realtime = createRealtime({ events, logs, snapshot });
+
+  const server: HttpServer = createServer((req, res) => {
+    if (req.url?.startsWith(SOCKET_PATH)) return realtime.handleRequest(req, res);
+    void handleNext(req, res);
+  });
+  server.on("upgrade", (req, socket, head) => {
+    if (req.url?.startsWith(SOCKET_PATH)) return realtime.handleUpgrade(req, socket, head);
+    void upgradeNext(req, socket, head);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, config.bindHost, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : config.port;
+  const url = `http://127.0.0.1:${port}`;
+
+  let closing: Promise<void> | null = null;
+  const close = () =>
+    (closing ??= (async () => {
+      await builds.shutdown();
+      await realtime.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await app?.close?.();
+      logs.closeAll();
+      await db.$disconnect();
+      setAppContext(undefined);
+    })());
+  return { url, port, context, close };
+}
+
+export function announce(show: RunningShow): void {
+  const { config } = show.context;
+  const base = config.publicUrl ?? `http://localhost:${show.port}`;
+  const lines = [
+    "",
+    "  Maybe A Few Hydra Failures is live",
+    `  audience   ${base}/`,
+    `  projector  ${base}/stage`,
+    `  host       ${base}/host   password: ${config.hostPasswordGenerated ? config.hostPassword + "  (generated; set HOST_PASSWORD to choose one)" : "(HOST_PASSWORD)"}`,
+    `  database   ${config.databaseProvider}${config.databaseProvider === "sqlite" ? ` (${config.databaseUrl.slice(5)})` : ""}`,
+    `  GitHub     ${config.githubApiUrl}${config.githubToken ? "" : "  (no GITHUB_TOKEN: 60 requests/hour)"}`,
+    "",
+  ];
+  console.log(lines.join("\n"));
+}
+
+/** `npm run dev` and `npm start` (through server/start.ts) land here. */
+export async function main(overrides: Record<string, string> = {}): Promise<RunningShow> {
+  let config: Config;
+  try {
+    config = loadConfig(overrides);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const show = await startShow({ config, dev: config.nodeEnv !== "production" });
+  announce(show);
+  const stop = () => {
+    void show.close().then(() => process.exit(0));
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  return show;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  void main();
+}

@@ -1,0 +1,19 @@
+import type { BuildView, LogChunk, LogLine, QueueItemView, ShowSnapshot } from "../show/views";
+
+/** The typed Socket.IO event maps, used by the server and by every client page. */
+export interface ServerToClientEvents {
+  snapshot: (snapshot: ShowSnapshot) => void;
+  queue: (queue: QueueItemView[]) => void;
+  build: (build: BuildView) => void;
+  log: (chunk: LogChunk) => void;
+}
+
+export interface ClientToServerEvents {
+  /** Join a build's log room; the ack carries every stored line from `fromSeq` on. */
+  "log:subscribe": (req: { buildId: number; fromSeq: number }, ack: (res: { lines: LogLine[] } | { error: string }) => void) => void;
+  "log:unsubscribe": (req: { buildId: number }) => void;
+}
+
+export const LOG_ROOM = (buildId: number) => `log:${buildId}`;
+export const LOG_BATCH_MS = 150;
+export const MAX_BACKFILL_LINES = 20_000;

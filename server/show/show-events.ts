@@ -1,0 +1,20 @@
+import { EventEmitter } from "node:events";
+import type { BuildView, LogLine, QueueItemView } from "./views";
+
+/**
+ * Domain events. Services emit them; server/realtime subscribes and broadcasts. Nothing here knows
+ * about Socket.IO.
+ */
+export interface ShowEventMap {
+  "queue-changed": [QueueItemView[]];
+  "build-updated": [BuildView];
+  "build-log": [{ buildId: number; line: LogLine }];
+}
+
+export class ShowEvents extends EventEmitter<ShowEventMap> {
+  constructor() {
+    super();
+    // Every socket room and test may listen; the default of 10 is a warning, not a limit we want.
+    this.setMaxListeners(100);
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * Plain objects the screens render. Built by the services from the database and in-memory build
+ * state; sent in snapshots and events; never Prisma types.
+ */
+
+export type QueueState = "queued" | "building" | "passed" | "failed" | "rejected";
+
+export interface QueueItemView {
+  prNumber: number;
+  title: string | null;
+  author: string | null;
+  state: QueueState;
+  submitters: string[];
+  submissionCount: number;
+  createdAt: string;
+}
+
+export type BuildStatus =
+  | "queued"
+  | "fetching"
+  | "running"
+  | "passed"
+  | "failed"
+  | "cancelled"
+  | "interrupted"
+  | "error"
+  | "nothing-to-build";
+
+export const FINISHED_BUILD_STATUSES: readonly BuildStatus[] = [
+  "passed",
+  "failed",
+  "cancelled",
+  "interrupted",
+  "error",
+  "nothing-to-build",
+];
+
+export type DerivationState = "planned" | "running" | "built" | "substituted" | "failed" | "dependency-failed";
+
+export interface DerivationView {
+  drvPath: string;
+  name: string;
+  state: DerivationState;
+  phase: string | null;
+  machine: string;
+  exitCode: number | null;
+  error: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface TargetView {
+  attr: string;
+  source: string;
+}
+
+export interface BuildView {
+  id: number;
+  prNumber: number;
+  title: string | null;
+  submitters: string[];
+  status: BuildStatus;
+  system: string;
+  checkoutMode: string;
+  headSha: string | null;
+  targets: TargetView[];
+  targetNote: string | null;
+  error: string | null;
+  failedDrv: string | null;
+  failedPhase: string | null;
+  totals: { done: number; expected: number; running: number; failed: number };
+  currentPhase: string | null;
+  lastLine: string | null;
+  logLineCount: number;
+  derivations: DerivationView[];
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface ShowSnapshot {
+  version: number;
+  serverTime: string;
+  queue: QueueItemView[];
+  builds: BuildView[];
+}
+
+/** One line of a build's log, as stored and as streamed. `seq` counts from 1 per build. */
+export interface LogLine {
+  seq: number;
+  drv: string | null;
+  text: string;
+}
+
+export interface LogChunk {
+  buildId: number;
+  fromSeq: number;
+  lines: LogLine[];
+}

@@ -1,0 +1,5 @@
+import { ensureNextBuild } from "./ensure-next-build";
+import { main } from "./index";
+
+ensureNextBuild();
+await main();
