@@ -3,6 +3,7 @@ import type { QueueItemView, QueueState } from "../show/views";
 
 export interface NewSubmission {
   source: "web" | "owncast" | "host";
+  remote: boolean;
   rawText: string;
   nickname: string;
   deviceToken: string | null;

@@ -15,7 +15,11 @@ export interface IntakeDeps {
 
 export interface SubmissionInput {
   source: "web" | "owncast" | "host";
+  /** What to parse: one PR reference. */
   text: string;
+  /** What the person actually sent, stored as it was (a chat message may name several PRs). */
+  rawText?: string;
+  remote?: boolean;
   nickname?: string | null;
   deviceToken?: string | null;
   ip?: string | null;
@@ -47,7 +51,8 @@ export async function submitPullRequest(deps: IntakeDeps, input: SubmissionInput
   const text = input.text.slice(0, 2000);
   const id = await recordSubmission(deps.db, {
     source: input.source,
-    rawText: text,
+    remote: input.remote ?? false,
+    rawText: (input.rawText ?? input.text).slice(0, 2000),
     nickname,
     deviceToken: input.deviceToken ?? null,
     ip: input.ip ?? null,

@@ -28,8 +28,8 @@ describe.each(testProviders())("database on %s", (provider) => {
   });
 
   it("stores a submission before anything else and credits every submitter of a PR", async () => {
-    const first = await recordSubmission(db, { source: "web", rawText: "#400001", nickname: "alice", deviceToken: "d1", ip: null });
-    const second = await recordSubmission(db, { source: "owncast", rawText: "!pr 400001", nickname: "bob", deviceToken: null, ip: null });
+    const first = await recordSubmission(db, { source: "web", remote: false, rawText: "#400001", nickname: "alice", deviceToken: "d1", ip: null });
+    const second = await recordSubmission(db, { source: "owncast", remote: true, rawText: "!pr 400001", nickname: "bob", deviceToken: null, ip: null });
     const facts = { title: "hello: 1.0 -> 1.1", author: "octo", headSha: "a".repeat(40), baseRef: "master" };
     expect(await queueSubmission(db, first, 400001, facts)).toEqual({ duplicate: false });
     expect(await queueSubmission(db, second, 400001, facts)).toEqual({ duplicate: true });
