@@ -1,12 +1,133 @@
 "use client";
 
 import { useCallback, useEffect, useState } from "react";
-import { FINISHED_BUILD_STATUSES } from "@/server/show/views";
+import { FINISHED_BUILD_STATUSES, type QueueItemView, type ShowStatus } from "@/server/show/views";
+import { postJson } from "./post-json";
 import { StatusBadge } from "./status-badge";
 import { shortSha } from "./format";
-import { useShow } from "./use-show";
+import { showSocket, useShow } from "./use-show";
 
 type Session = { signedIn: false } | { signedIn: true; csrfToken: string };
+
+/** Sends one host action (with the session's CSRF token); shows its outcome; true when it worked. */
+export type Act = (url: string, body: unknown, done: string) => Promise<boolean>;
+
+const SWITCHES: Array<{ key: keyof ShowStatus & string; label: string }> = [
+  { key: "submissionsLocked", label: "Lock submissions" },
+  { key: "joinsLocked", label: "Lock joins" },
+  { key: "approveBeforeShown", label: "Approve before shown" },
+  { key: "requireRoomCodeForRemote", label: "Room code for remote" },
+];
+
+function ShowSwitches({ show, act }: { show: ShowStatus; act: Act }) {
+  return (
+    <section className="flex flex-wrap items-center gap-2" aria-label="Show switches">
+      {SWITCHES.map(({ key, label }) => {
+        const on = Boolean(show[key]);
+        return (
+          <button
+            key={key}
+            type="button"
+            aria-pressed={on}
+            onClick={() => act("/api/host/settings", { key, value: !on }, `${label}: ${on ? "off" : "on"}.`)}
+            className={`rounded-full px-3 py-1.5 text-sm font-semibold ring-1 ${on ? "bg-amber-400/20 text-amber-200 ring-amber-300/60" : "text-slate-300 ring-slate-700"}`}
+          >
+            {on ? "● " : "○ "}
+            {label}
+          </button>
+        );
+      })}
+      <button type="button" onClick={() => act("/api/host/settings/room-code", {}, "New room code on the stage.")} className="rounded-full px-3 py-1.5 text-sm text-slate-300 ring-1 ring-slate-700">
+        New room code
+      </button>
+    </section>
+  );
+}
+
+interface HostSubmission {
+  id: number;
+  source: string;
+  remote: boolean;
+  nickname: string;
+  deviceToken: string | null;
+  rawText: string;
+  outcome: string;
+}
+
+function QueueRow({ item, act }: { item: QueueItemView; act: Act }) {
+  const [open, setOpen] = useState(false);
+  const [reason, setReason] = useState("");
+  const [subs, setSubs] = useState<HostSubmission[]>([]);
+  useEffect(() => {
+    if (!open) return;
+    void fetch(`/api/host/queue/${item.prNumber}/submissions`)
+      .then((r) => (r.ok ? r.json() : { submissions: [] }))
+      .then((b: { submissions: HostSubmission[] }) => setSubs(b.submissions));
+  }, [open, item.prNumber, item.submissionCount]);
+  return (
+    <li data-testid={`host-queue-${item.prNumber}`} className="flex flex-col gap-2 border-t border-slate-800 py-2">
+      <div className="flex items-center gap-3">
+        <a href={`/pr/${item.prNumber}`} className="font-bold hover:underline">#{item.prNumber}</a>
+        <span className="min-w-0 flex-1 truncate text-slate-300">{item.title ?? "—"}</span>
+        <span className="text-sm text-slate-400">▲ {item.votes} · {item.submitters.join(", ")}</span>
+        <StatusBadge status={item.state} />
+        {item.state === "pending" || item.state === "rejected" ? (
+          <button type="button" onClick={() => act(`/api/host/queue/${item.prNumber}/approve`, {}, `#${item.prNumber} approved.`)} className="rounded-lg bg-emerald-600/80 px-3 py-1.5 font-semibold hover:bg-emerald-500">
+            Approve #{item.prNumber}
+          </button>
+        ) : (
+          <button
+            type="button"
+            disabled={item.state === "building"}
+            onClick={() => act("/api/host/builds", { pr: item.prNumber }, `Build of #${item.prNumber} started.`)}
+            className="rounded-lg bg-nix-deep px-3 py-1.5 font-semibold hover:bg-nix disabled:opacity-40"
+          >
+            Build #{item.prNumber}
+          </button>
+        )}
+        <button type="button" onClick={() => setOpen(!open)} aria-expanded={open} className="rounded-lg px-2 py-1.5 text-sm text-slate-300 ring-1 ring-slate-700">
+          Moderate
+        </button>
+      </div>
+      {item.eligibility && <p className="text-sm text-amber-300">⚠ {item.eligibility}</p>}
+      {item.rejectReason && <p className="text-sm text-rose-300">Rejected: {item.rejectReason}</p>}
+      {open && (
+        <div className="ml-6 flex flex-col gap-2 rounded-lg bg-slate-900 p-3 text-sm">
+          <form
+            className="flex gap-2"
+            onSubmit={(e) => {
+              e.preventDefault();
+              void act(`/api/host/queue/${item.prNumber}/reject`, { reason }, `#${item.prNumber} rejected.`);
+            }}
+          >
+            <input
+              aria-label={`Reason to reject #${item.prNumber}`}
+              value={reason}
+              onChange={(e) => setReason(e.target.value)}
+              placeholder="reason the submitters will see"
+              className="flex-1 rounded bg-slate-950 px-2 py-1 ring-1 ring-slate-700"
+            />
+            <button type="submit" className="rounded bg-rose-600/80 px-3 py-1 font-semibold">Reject</button>
+          </form>
+          <ul className="flex flex-col gap-1">
+            {subs.map((s) => (
+              <li key={s.id} className="flex items-center gap-2">
+                <span className="font-semibold">{s.nickname}</span>
+                <span className="text-slate-500">{s.source}{s.remote ? " · remote" : ""} · {s.outcome}</span>
+                <span className="truncate font-mono text-slate-400">{s.rawText}</span>
+                {s.deviceToken && (
+                  <button type="button" onClick={() => act("/api/host/devices/ban", { deviceToken: s.deviceToken, reason: "spam" }, `${s.nickname} is banned.`)} className="ml-auto rounded px-2 py-0.5 text-rose-300 ring-1 ring-rose-400/40">
+                    Ban {s.nickname}
+                  </button>
+                )}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+    </li>
+  );
+}
 
 async function readError(res: Response): Promise<string> {
   try {
@@ -63,24 +184,31 @@ export function HostConsole() {
     void fetch("/api/host/session").then(async (res) => setSession((await res.json()) as Session));
   }, []);
 
-  const act = useCallback(
-    async (url: string, body: unknown, done: string) => {
-      if (!session?.signedIn) return;
+  const act: Act = useCallback(
+    async (url, body, done) => {
+      if (!session?.signedIn) return false;
       setMessage(null);
-      const res = await fetch(url, {
-        method: "POST",
-        headers: { "content-type": "application/json", "x-csrf-token": session.csrfToken },
-        body: JSON.stringify(body),
-      });
+      const res = await postJson(url, body, { "x-csrf-token": session.csrfToken });
       if (res.ok) setMessage({ kind: "ok", text: done });
       else if (res.status === 401) setSession({ signedIn: false });
-      else setMessage({ kind: "error", text: await readError(res) });
+      else setMessage({ kind: "error", text: res.error });
+      return res.ok;
     },
     [session],
   );
 
   if (session === null) return <p className="p-8 text-slate-400">Loading…</p>;
-  if (!session.signedIn) return <SignIn onSignedIn={setSession} />;
+  if (!session.signedIn) {
+    return (
+      <SignIn
+        onSignedIn={(s) => {
+          setSession(s);
+          // Reconnect so the socket's handshake carries the new session cookie and joins the host room.
+          showSocket().disconnect().connect();
+        }}
+      />
+    );
+  }
 
   const builds = snapshot?.builds ?? [];
   const active = builds.filter((b) => !FINISHED_BUILD_STATUSES.includes(b.status));
@@ -96,33 +224,21 @@ export function HostConsole() {
         </p>
       )}
 
+      {snapshot && !snapshot.show.githubAuthenticated && (
+        <p role="alert" className="rounded-lg bg-amber-400/15 px-3 py-2 text-amber-200">
+          ⚠ No GITHUB_TOKEN: GitHub allows 60 requests an hour and no CI artifacts. Set GITHUB_TOKEN before the show.
+        </p>
+      )}
+      {snapshot && <ShowSwitches show={snapshot.show} act={act} />}
+
       <section className="flex flex-col gap-2">
         <h2 className="text-lg font-semibold text-slate-300">Queue</h2>
         {(snapshot?.queue ?? []).length === 0 && <p className="text-slate-500">No submissions yet.</p>}
-        <table className="w-full text-left">
-          <tbody>
-            {(snapshot?.queue ?? []).map((q) => (
-              <tr key={q.prNumber} data-testid={`host-queue-${q.prNumber}`} className="border-t border-slate-800">
-                <td className="py-2 pr-3 font-bold">
-                  <a href={`/pr/${q.prNumber}`} className="hover:underline">#{q.prNumber}</a>
-                </td>
-                <td className="max-w-md truncate py-2 pr-3 text-slate-300">{q.title ?? "—"}</td>
-                <td className="py-2 pr-3 text-sm text-slate-400">{q.submitters.join(", ")} ({q.submissionCount})</td>
-                <td className="py-2 pr-3"><StatusBadge status={q.state} /></td>
-                <td className="py-2 text-right">
-                  <button
-                    type="button"
-                    disabled={q.state === "building"}
-                    onClick={() => act("/api/host/builds", { pr: q.prNumber }, `Build of #${q.prNumber} started.`)}
-                    className="rounded-lg bg-nix-deep px-3 py-1.5 font-semibold hover:bg-nix disabled:opacity-40"
-                  >
-                    Build #{q.prNumber}
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <ul className="flex flex-col">
+          {(snapshot?.queue ?? []).map((q) => (
+            <QueueRow key={q.prNumber} item={q} act={act} />
+          ))}
+        </ul>
       </section>
 
       <section className="flex flex-col gap-2">

@@ -1,71 +1,169 @@
 "use client";
 
-import { useEffect, useState } from "react";
+import { useCallback, useEffect, useState } from "react";
+import type { QueueItemView } from "@/server/show/views";
 import { StatusBadge } from "./status-badge";
-import { useShow } from "./use-show";
+import { deviceToken, useShow } from "./use-show";
+import { postJson } from "./post-json";
 
 interface Feedback {
   kind: "ok" | "error";
   text: string;
 }
 
-function storedIdentity(): { deviceToken: string; nickname: string } {
-  let deviceToken = localStorage.getItem("mafhf.device");
-  if (!deviceToken) {
-    deviceToken = crypto.randomUUID();
-    localStorage.setItem("mafhf.device", deviceToken);
-  }
-  return { deviceToken, nickname: localStorage.getItem("mafhf.nickname") ?? "" };
+interface Me {
+  deviceToken: string;
+  nickname: string;
+  remote: boolean;
 }
 
-/** The audience's phone: name a PR, see the queue. */
+interface MySubmission {
+  id: number;
+  rawText: string;
+  prNumber: number | null;
+  outcome: string;
+  reason: string | null;
+  state: string | null;
+}
+
+function QueueItem({ item, voted, onVote }: { item: QueueItemView; voted: boolean; onVote: () => void }) {
+  return (
+    <li data-testid={`phone-queue-${item.prNumber}`} className="flex items-center gap-3 rounded-xl bg-slate-900 px-3 py-2 ring-1 ring-slate-800">
+      <button
+        type="button"
+        onClick={onVote}
+        disabled={voted || item.state !== "queued"}
+        aria-label={`Upvote #${item.prNumber}`}
+        className="flex w-12 flex-col items-center rounded-lg bg-slate-800 py-1 text-sm font-bold ring-1 ring-slate-700 disabled:opacity-60 aria-pressed:bg-nix-deep"
+        aria-pressed={voted}
+      >
+        <span aria-hidden="true">▲</span>
+        <span data-testid={`votes-${item.prNumber}`}>{item.votes}</span>
+      </button>
+      <div className="min-w-0 flex-1">
+        <p className="font-bold">#{item.prNumber}</p>
+        <p className="truncate text-sm text-slate-400">{item.title ?? "fetching title…"}</p>
+      </div>
+      <StatusBadge status={item.state} />
+    </li>
+  );
+}
+
+/** The audience's phone: join, name a PR, upvote, see what became of what you sent. */
 export function PhoneApp() {
   const { snapshot, connected } = useShow();
+  const [me, setMe] = useState<Me | null>(null);
+  const [joinError, setJoinError] = useState<string | null>(null);
   const [pr, setPr] = useState("");
   const [nickname, setNickname] = useState("");
-  const [deviceToken, setDeviceToken] = useState<string | null>(null);
+  const [roomCode, setRoomCode] = useState("");
   const [busy, setBusy] = useState(false);
   const [feedback, setFeedback] = useState<Feedback | null>(null);
+  const [voted, setVoted] = useState<Set<number>>(new Set());
+  const [mine, setMine] = useState<MySubmission[]>([]);
+
+  const join = useCallback(async (name: string | null, code: string | null, via: "qr" | "code" | "web") => {
+    const res = await postJson<Me>("/api/devices", { deviceToken: deviceToken(), nickname: name, roomCode: code, via });
+    if (res.ok) {
+      setMe(res.body);
+      setNickname(res.body.nickname);
+      localStorage.setItem("mafhf.nickname", res.body.nickname);
+      if (code) localStorage.setItem("mafhf.room", code);
+      setJoinError(null);
+    } else {
+      setJoinError(res.error);
+    }
+    return res.ok;
+  }, []);
+
+  const loadMine = useCallback(async () => {
+    const res = await fetch("/api/devices/me/submissions", { headers: { "x-device-token": deviceToken() } });
+    if (res.ok) setMine(((await res.json()) as { submissions: MySubmission[] }).submissions);
+  }, []);
 
   useEffect(() => {
-    const identity = storedIdentity();
-    setDeviceToken(identity.deviceToken);
-    setNickname(identity.nickname);
-  }, []);
+    const code = localStorage.getItem("mafhf.room");
+    const via = (localStorage.getItem("mafhf.via") as "qr" | null) ?? "web";
+    setRoomCode(code ?? "");
+    setVoted(new Set(JSON.parse(localStorage.getItem("mafhf.voted") ?? "[]") as number[]));
+    const name = localStorage.getItem("mafhf.nickname");
+    void join(name, code, via)
+      .then(async (ok) => {
+        // A code from an old QR scan (the host changed it): join as a remote viewer instead.
+        if (!ok && code) {
+          localStorage.removeItem("mafhf.room");
+          localStorage.removeItem("mafhf.via");
+          setRoomCode("");
+          await join(name, null, "web");
+        }
+      })
+      .then(() => loadMine());
+  }, [join, loadMine]);
+
+  useEffect(() => {
+    void loadMine();
+  }, [snapshot?.queue, loadMine]);
 
   async function submit(event: React.FormEvent) {
     event.preventDefault();
     setBusy(true);
     setFeedback(null);
-    localStorage.setItem("mafhf.nickname", nickname);
-    try {
-      const res = await fetch("/api/submissions", {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ pr, nickname, deviceToken }),
-      });
-      const body = (await res.json()) as { message?: string; warning?: string | null; error?: { message: string } };
-      if (res.ok) {
-        setFeedback({ kind: "ok", text: [body.message, body.warning].filter(Boolean).join(" ") });
-        setPr("");
-      } else {
-        setFeedback({ kind: "error", text: body.error?.message ?? `The server answered ${res.status}.` });
-      }
-    } catch {
-      setFeedback({ kind: "error", text: "No connection to the show. Check the Wi-Fi and try again." });
-    } finally {
-      setBusy(false);
+    const res = await postJson<{ message: string; warning: string | null; prNumber: number }>("/api/submissions", {
+      pr,
+      nickname,
+      deviceToken: deviceToken(),
+      roomCode: roomCode || undefined,
+    });
+    if (res.ok) {
+      setFeedback({ kind: "ok", text: [res.body.message, res.body.warning].filter(Boolean).join(" ") });
+      rememberVote(res.body.prNumber);
+      setPr("");
+    } else {
+      setFeedback({ kind: "error", text: res.error });
     }
+    setBusy(false);
+    void loadMine();
+  }
+
+  function rememberVote(prNumber: number) {
+    setVoted((prev) => {
+      const next = new Set(prev).add(prNumber);
+      localStorage.setItem("mafhf.voted", JSON.stringify([...next]));
+      return next;
+    });
+  }
+
+  async function vote(prNumber: number) {
+    const res = await postJson("/api/votes", { deviceToken: deviceToken(), prNumber });
+    if (res.ok) rememberVote(prNumber);
+    else setFeedback({ kind: "error", text: res.error });
+  }
+
+  async function saveNickname() {
+    if (nickname.trim() && nickname !== me?.nickname) await join(nickname, roomCode || null, "web");
   }
 
   const queue = snapshot?.queue ?? [];
+  const show = snapshot?.show;
+  const needsCode = Boolean(me?.remote && show?.requireRoomCodeForRemote);
   return (
-    <main className="mx-auto flex min-h-dvh max-w-md flex-col gap-6 px-5 py-6">
+    <main className="mx-auto flex min-h-dvh max-w-md flex-col gap-5 px-5 py-6">
       <header>
         <p className="text-sm font-semibold uppercase tracking-widest text-nix">Live on stage</p>
         <h1 className="text-3xl font-black leading-tight">Maybe A Few Hydra Failures</h1>
         <p className="mt-1 text-slate-400">Name a nixpkgs pull request. We build it live. Will it pass?</p>
+        {me && (
+          <p className="mt-2 text-sm text-slate-400" data-testid="whoami">
+            Playing as <span className="font-semibold text-slate-200">{me.nickname}</span>
+            {me.remote ? " · watching remotely" : " · in the room"}
+          </p>
+        )}
+        {joinError && <p role="alert" className="mt-2 rounded-lg bg-rose-500/15 px-3 py-2 text-sm text-rose-200">{joinError}</p>}
       </header>
+
+      {show?.submissionsLocked && (
+        <p className="rounded-xl bg-amber-400/15 px-3 py-2 text-amber-200">Submissions are closed for now. You can still upvote.</p>
+      )}
 
       <form onSubmit={submit} className="flex flex-col gap-3 rounded-2xl bg-slate-900 p-4 ring-1 ring-slate-800">
         <label className="flex flex-col gap-1">
@@ -76,7 +174,6 @@ export function PhoneApp() {
             onChange={(e) => setPr(e.target.value)}
             placeholder="#427048 or a GitHub link"
             autoComplete="off"
-            inputMode="text"
             required
             className="rounded-xl bg-slate-950 px-4 py-3 text-xl font-semibold ring-1 ring-slate-700 outline-none focus:ring-2 focus:ring-nix"
           />
@@ -87,11 +184,24 @@ export function PhoneApp() {
             name="nickname"
             value={nickname}
             onChange={(e) => setNickname(e.target.value)}
-            placeholder="leave empty for a random one"
+            onBlur={saveNickname}
             maxLength={24}
             className="rounded-xl bg-slate-950 px-4 py-2.5 ring-1 ring-slate-700 outline-none focus:ring-2 focus:ring-nix"
           />
         </label>
+        {(needsCode || roomCode) && (
+          <label className="flex flex-col gap-1">
+            <span className="text-sm font-medium text-slate-300">Room code (on the stage screen)</span>
+            <input
+              name="roomCode"
+              value={roomCode}
+              onChange={(e) => setRoomCode(e.target.value.toUpperCase())}
+              maxLength={8}
+              autoCapitalize="characters"
+              className="rounded-xl bg-slate-950 px-4 py-2.5 font-mono text-lg tracking-[0.3em] ring-1 ring-slate-700 outline-none focus:ring-2 focus:ring-nix"
+            />
+          </label>
+        )}
         <button
           type="submit"
           disabled={busy || !pr.trim()}
@@ -121,16 +231,29 @@ export function PhoneApp() {
         {queue.length === 0 && <p className="text-slate-500">Nothing yet. Be the first!</p>}
         <ul className="flex flex-col gap-2">
           {queue.map((item) => (
-            <li key={item.prNumber} className="flex items-center justify-between gap-3 rounded-xl bg-slate-900 px-3 py-2 ring-1 ring-slate-800">
-              <div className="min-w-0">
-                <p className="font-bold">#{item.prNumber}</p>
-                <p className="truncate text-sm text-slate-400">{item.title ?? "fetching title…"}</p>
-              </div>
-              <StatusBadge status={item.state} />
-            </li>
+            <QueueItem key={item.prNumber} item={item} voted={voted.has(item.prNumber)} onVote={() => vote(item.prNumber)} />
           ))}
         </ul>
       </section>
+
+      {mine.length > 0 && (
+        <section className="flex flex-col gap-2">
+          <h2 className="text-lg font-bold">What you sent</h2>
+          <ul className="flex flex-col gap-1 text-sm" data-testid="my-submissions">
+            {mine.map((s) => (
+              <li key={s.id} className="rounded-lg bg-slate-900/60 px-3 py-2">
+                <span className="font-mono text-slate-300">{s.rawText}</span>
+                <span className="text-slate-500"> · </span>
+                {s.state === "rejected" || s.outcome === "refused" ? (
+                  <span className="text-rose-300">✘ {s.reason}</span>
+                ) : (
+                  <span className="text-slate-300">{s.state ?? s.outcome}</span>
+                )}
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
     </main>
   );
 }

@@ -5,6 +5,7 @@ import { FINISHED_BUILD_STATUSES, type BuildView } from "@/server/show/views";
 import { StatusBadge } from "./status-badge";
 import { elapsed, stripAnsi } from "./format";
 import { useShow } from "./use-show";
+import { JoinPanel } from "./join-panel";
 
 function useNow(intervalMs = 1000): number {
   const [now, setNow] = useState(() => Date.now());
@@ -77,8 +78,6 @@ function Verdict({ build }: { build: BuildView }) {
 export function StageBoard() {
   const { snapshot, connected } = useShow();
   const now = useNow();
-  const [origin, setOrigin] = useState("");
-  useEffect(() => setOrigin(window.location.host), []);
   const builds = snapshot?.builds ?? [];
   const running = builds.filter((b) => !FINISHED_BUILD_STATUSES.includes(b.status));
   const verdicts = builds.filter((b) => FINISHED_BUILD_STATUSES.includes(b.status)).slice(0, 6);
@@ -93,9 +92,8 @@ export function StageBoard() {
           </h1>
           <p className="mt-2 text-3xl text-slate-400">Live nixpkgs builds · shout a PR number!</p>
         </div>
-        <div className="text-right">
-          <p className="text-2xl text-slate-400">Join at</p>
-          <p className="text-5xl font-bold text-nix">{origin}</p>
+        <div className="flex flex-col items-end gap-2">
+          <JoinPanel />
           {!connected && <p className="text-2xl text-amber-300">○ reconnecting…</p>}
         </div>
       </header>
@@ -120,7 +118,10 @@ export function StageBoard() {
             <ol className="flex flex-col gap-2">
               {queue.map((q) => (
                 <li key={q.prNumber} data-testid={`stage-queue-${q.prNumber}`} className="rounded-2xl bg-slate-900 px-5 py-3">
-                  <p className="text-3xl font-bold tabular-nums">#{q.prNumber}</p>
+                  <p className="flex items-baseline justify-between text-3xl font-bold tabular-nums">
+                    #{q.prNumber}
+                    <span className="text-2xl text-slate-400">▲ {q.votes}</span>
+                  </p>
                   <p className="truncate text-xl text-slate-400">{q.title ?? "…"}</p>
                   <p className="truncate text-lg text-slate-500">{q.submitters.join(", ")}</p>
                 </li>

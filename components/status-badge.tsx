@@ -28,6 +28,8 @@ function Icon({ shape }: { shape: Shape }) {
 
 /** Status by colour and by shape, so it reads on a washed-out projector and for colour-blind eyes. */
 const LOOK: Record<AnyStatus, { icon: Shape; label: string; className: string }> = {
+  pending: { icon: "pause", label: "awaiting host", className: "bg-slate-500/15 text-slate-300 ring-slate-400/40" },
+  merged: { icon: "check", label: "merged", className: "bg-violet-500/20 text-violet-200 ring-violet-400/60" },
   queued: { icon: "pause", label: "queued", className: "bg-sky-500/15 text-sky-300 ring-sky-400/40" },
   planned: { icon: "pause", label: "planned", className: "bg-sky-500/15 text-sky-300 ring-sky-400/40" },
   fetching: { icon: "down", label: "fetching", className: "bg-sky-500/15 text-sky-200 ring-sky-400/40" },

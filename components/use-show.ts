@@ -9,9 +9,19 @@ export type ShowSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 let shared: ShowSocket | null = null;
 
+/** The random token a phone keeps instead of an account; sent with every request and socket. */
+export function deviceToken(): string {
+  let token = localStorage.getItem("mafhf.device");
+  if (!token) {
+    token = crypto.randomUUID();
+    localStorage.setItem("mafhf.device", token);
+  }
+  return token;
+}
+
 /** One socket per page; it reconnects by itself and receives a fresh snapshot every time. */
 export function showSocket(): ShowSocket {
-  shared ??= io({ path: "/socket.io/", transports: ["websocket", "polling"] });
+  shared ??= io({ path: "/socket.io/", transports: ["websocket", "polling"], auth: (cb) => cb({ deviceToken: deviceToken() }) });
   return shared;
 }
 
@@ -38,12 +48,14 @@ export function useShow(): ShowState {
     const onDisconnect = () => setConnected(false);
     const onSnapshot = (s: ShowSnapshot) => setSnapshot(s);
     const onQueue = (queue: ShowSnapshot["queue"]) => setSnapshot((s) => (s ? { ...s, queue } : s));
+    const onShow = (show: ShowSnapshot["show"]) => setSnapshot((s) => (s ? { ...s, show } : s));
     const onBuild = (build: BuildView) => setSnapshot((s) => (s ? { ...s, builds: upsertBuild(s.builds, build) } : s));
     socket.on("connect", onConnect);
     socket.on("disconnect", onDisconnect);
     socket.on("snapshot", onSnapshot);
     socket.on("queue", onQueue);
     socket.on("build", onBuild);
+    socket.on("show", onShow);
     if (socket.connected) setConnected(true);
     return () => {
       socket.off("connect", onConnect);
@@ -51,6 +63,7 @@ export function useShow(): ShowState {
       socket.off("snapshot", onSnapshot);
       socket.off("queue", onQueue);
       socket.off("build", onBuild);
+      socket.off("show", onShow);
     };
   }, []);
   return { snapshot, connected };

@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { z } from "zod";
+import { DEFAULT_ALLOWED_BRANCHES } from "./intake/eligibility";
+import { parseBucketRule, type BucketRule } from "./intake/rate-limit";
 
 /**
  * The only reader of process.env. Every variable is optional: the defaults start the show offline
@@ -18,6 +20,17 @@ const optionalSecret = z
   .string()
   .optional()
   .transform((v) => (v === undefined || v.trim() === "" ? undefined : v));
+
+const bucketRule = z
+  .string()
+  .transform((v, ctx) => {
+    const rule = parseBucketRule(v);
+    if (!rule) {
+      ctx.addIssue({ code: "custom", message: "a rate like 5/60s (5 per 60 seconds)" });
+      return z.NEVER;
+    }
+    return rule;
+  });
 
 const SYSTEM_RE = /^[a-z0-9_]+-[a-z0-9_]+$/;
 const REPO_RE = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
@@ -66,6 +79,11 @@ const schema = z.object({
   BUILD_TIMEOUT_SECONDS: positiveInt.default(3600),
   MAX_BUILD_TARGETS: positiveInt.max(500).default(20),
   CHECKOUT_MODE: z.enum(["merge", "head"]).default("merge"),
+  ALLOWED_BRANCHES: z.string().default(DEFAULT_ALLOWED_BRANCHES.join(",")),
+  MAX_REBUILDS: z.coerce.number().int().min(0).default(500),
+  RATE_LIMIT_DEVICE: bucketRule.prefault("5/60s"),
+  RATE_LIMIT_IP: bucketRule.prefault("120/60s"),
+  RATE_LIMIT_GLOBAL: bucketRule.prefault("40/1s"),
 });
 
 export type Env = Record<string, string | undefined>;
@@ -99,6 +117,9 @@ export interface Config {
   buildTimeoutSeconds: number;
   maxBuildTargets: number;
   checkoutMode: "merge" | "head";
+  allowedBranches: string[];
+  maxRebuilds: number;
+  rateLimits: { device: BucketRule; ip: BucketRule; global: BucketRule };
 }
 
 export class ConfigError extends Error {
@@ -171,5 +192,8 @@ export function loadConfig(overrides: Env = {}, base: Env = process.env): Config
     buildTimeoutSeconds: e.BUILD_TIMEOUT_SECONDS,
     maxBuildTargets: e.MAX_BUILD_TARGETS,
     checkoutMode: e.CHECKOUT_MODE,
+    allowedBranches: e.ALLOWED_BRANCHES.split(",").map((b) => b.trim()).filter(Boolean),
+    maxRebuilds: e.MAX_REBUILDS,
+    rateLimits: { device: e.RATE_LIMIT_DEVICE, ip: e.RATE_LIMIT_IP, global: e.RATE_LIMIT_GLOBAL },
   };
 }

@@ -6,6 +6,7 @@ import type { GitHubGateway } from "./github/gateway";
 import type { IntakeDeps } from "./intake/submit-pull-request";
 import type { ShowEvents } from "./show/show-events";
 import type { ShowSnapshot } from "./show/views";
+import type { ShowSettingsStore } from "./show/show-settings";
 
 /**
  * What route handlers reach. The custom server (server/index.ts) builds it once; Next bundles the
@@ -20,7 +21,8 @@ export interface AppContext {
   github: GitHubGateway;
   intake: IntakeDeps;
   builds: BuildService;
-  snapshot(): Promise<ShowSnapshot>;
+  settings: ShowSettingsStore;
+  snapshot(opts?: { host?: boolean }): Promise<ShowSnapshot>;
 }
 
 const KEY = Symbol.for("maybe-a-few-hydra-failures.context");

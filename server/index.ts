@@ -10,9 +10,14 @@ import { LogStore } from "./builds/log-store";
 import { createGitHubGateway, type GitHubGateway } from "./github/gateway";
 import { listQueue } from "./intake/intake.repo";
 import { ShowEvents } from "./show/show-events";
+import { ShowSettingsStore } from "./show/show-settings";
+import type { ShowSnapshot } from "./show/views";
+import { SubmissionLimiter } from "./intake/rate-limit";
 import { setAppContext, type AppContext } from "./context";
 import { createRealtime, SOCKET_PATH } from "./realtime/socket-server";
 import { createLogger } from "./logger";
+import { HOST_COOKIE, cookieFrom, readSessionCookie } from "./show/host-auth";
+import { CLIENT_IP_HEADER } from "./http/client-ip";
 
 function notFound(_req: IncomingMessage, res: ServerResponse): Promise<void> {
   res.writeHead(404, { "content-type": "text/plain" }).end("The web app is not served by this process.");
@@ -69,18 +74,41 @@ export async function startShow({ config, dev = false, github, web = true }: Sta
   });
   await builds.recover();
 
+  const settings = new ShowSettingsStore(db);
+  await settings.get();
+  const intake = {
+    db,
+    events,
+    repo: config.nixpkgsRepo,
+    fetchPullRequest: (n: number) => gateway.fetchPullRequest(n),
+    settings,
+    limiter: new SubmissionLimiter(config.rateLimits),
+    rules: { allowedBranches: config.allowedBranches, maxRebuilds: config.maxRebuilds },
+  };
+
   let version = 0;
   const bump = () => {
     version += 1;
   };
   events.on("queue-changed", bump);
   events.on("build-updated", bump);
-  const snapshot = async () => ({
-    version,
-    serverTime: new Date().toISOString(),
-    queue: await listQueue(db),
-    builds: await builds.listBuilds(),
-  });
+  events.on("settings-changed", bump);
+  const snapshot = async (opts: { host?: boolean } = {}): Promise<ShowSnapshot> => {
+    const s = await settings.get();
+    return {
+      version,
+      serverTime: new Date().toISOString(),
+      queue: await listQueue(db, { includeHidden: opts.host ?? false }),
+      builds: await builds.listBuilds(),
+      show: {
+        submissionsLocked: s.submissionsLocked,
+        joinsLocked: s.joinsLocked,
+        approveBeforeShown: s.approveBeforeShown,
+        requireRoomCodeForRemote: s.requireRoomCodeForRemote,
+        githubAuthenticated: gateway.authenticated,
+      },
+    };
+  };
 
   const context: AppContext = {
     config,
@@ -88,7 +116,8 @@ export async function startShow({ config, dev = false, github, web = true }: Sta
     events,
     logs,
     github: gateway,
-    intake: { db, events, repo: config.nixpkgsRepo, fetchPullRequest: (n) => gateway.fetchPullRequest(n) },
+    intake,
+    settings,
     builds,
     snapshot,
   };
@@ -98,10 +127,12 @@ export async function startShow({ config, dev = false, github, web = true }: Sta
   await app?.prepare();
   const handleNext = app?.getRequestHandler() ?? notFound;
   const upgradeNext = app?.getUpgradeHandler() ?? ((_req: unknown, socket: Duplex) => socket.destroy());
-  const realtime = createRealtime({ events, logs, snapshot });
+  const realtime = createRealtime({ events, logs, snapshot, isHost: (cookie) => readSessionCookie(config.sessionSecret, cookieFrom(cookie, HOST_COOKIE)) !== null });
 
   const server: HttpServer = createServer((req, res) => {
     if (req.url?.startsWith(SOCKET_PATH)) return realtime.handleRequest(req, res);
+    // The only client address route handlers trust; whatever a client sent under this name is replaced.
+    req.headers[CLIENT_IP_HEADER] = req.socket.remoteAddress ?? "";
     void handleNext(req, res);
   });
   server.on("upgrade", (req, socket, head) => {

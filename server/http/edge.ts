@@ -3,6 +3,7 @@ import { AppError, httpStatusOf, isAppError } from "../errors";
 import { appContext } from "../context";
 import { CSRF_HEADER, HOST_COOKIE, checkCsrf, cookieFrom, readSessionCookie, type HostSession } from "../show/host-auth";
 import { createLogger } from "../logger";
+import { CLIENT_IP_HEADER } from "./client-ip";
 
 /**
  * Helpers for the thin route handlers in app/api: parse, authenticate, map errors. Every error
@@ -58,8 +59,9 @@ export function requireHost(req: Request): HostSession {
   return session;
 }
 
+/** The peer address the custom server recorded; never a client-supplied X-Forwarded-For. */
 export function clientIp(req: Request): string | null {
-  return req.headers.get("x-forwarded-for")?.split(",")[0]?.trim() ?? req.headers.get("x-real-ip");
+  return req.headers.get(CLIENT_IP_HEADER) || null;
 }
 
 export function handle(fn: () => Promise<Response>): Promise<Response> {

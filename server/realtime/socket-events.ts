@@ -1,4 +1,4 @@
-import type { BuildView, LogChunk, LogLine, QueueItemView, ShowSnapshot } from "../show/views";
+import type { BuildView, LogChunk, LogLine, QueueItemView, ShowSnapshot, ShowStatus } from "../show/views";
 
 /** The typed Socket.IO event maps, used by the server and by every client page. */
 export interface ServerToClientEvents {
@@ -6,6 +6,7 @@ export interface ServerToClientEvents {
   queue: (queue: QueueItemView[]) => void;
   build: (build: BuildView) => void;
   log: (chunk: LogChunk) => void;
+  show: (status: ShowStatus) => void;
 }
 
 export interface ClientToServerEvents {

@@ -5,7 +5,7 @@ import { Server } from "socket.io";
 import { z } from "zod";
 import type { LogStore } from "../builds/log-store";
 import type { ShowEvents } from "../show/show-events";
-import type { LogLine, ShowSnapshot } from "../show/views";
+import type { LogLine, QueueItemView, ShowSnapshot, ShowStatus } from "../show/views";
 import {
   LOG_BATCH_MS,
   LOG_ROOM,
@@ -31,14 +31,29 @@ export interface Realtime {
  * are batched per build every LOG_BATCH_MS into one sequence-numbered chunk per build room; a
  * client that sees a gap asks for the missing lines (the ack of log:subscribe, or HTTP).
  */
-export function createRealtime(deps: { events: ShowEvents; logs: LogStore; snapshot: () => Promise<ShowSnapshot> }): Realtime {
+export const HOST_ROOM = "host";
+
+/** Entries the audience does not see: waiting for the host's approval, or turned down. */
+function publicQueue(queue: QueueItemView[]): QueueItemView[] {
+  return queue.filter((q) => q.state !== "pending" && q.state !== "rejected");
+}
+
+export function createRealtime(deps: {
+  events: ShowEvents;
+  logs: LogStore;
+  snapshot: (opts: { host: boolean }) => Promise<ShowSnapshot>;
+  /** Whether a handshake's Cookie header carries a valid host session. */
+  isHost: (cookieHeader: string | undefined) => boolean;
+}): Realtime {
   // Clients only send small requests; a large buffer would only help an attacker.
   const engine = new Engine({ maxHttpBufferSize: 16 * 1024, pingInterval: 10_000, pingTimeout: 8_000 });
   const io = new Server<ClientToServerEvents, ServerToClientEvents>({ serveClient: false });
   io.bind(engine);
 
   io.on("connection", (socket) => {
-    void deps.snapshot().then((s) => socket.emit("snapshot", s));
+    const host = deps.isHost(socket.handshake.headers.cookie);
+    if (host) void socket.join(HOST_ROOM);
+    void deps.snapshot({ host }).then((s) => socket.emit("snapshot", s));
     socket.on("log:subscribe", (req, ack) => {
       const parsed = subscribeSchema.safeParse(req);
       if (typeof ack !== "function") return;
@@ -67,11 +82,16 @@ export function createRealtime(deps: { events: ShowEvents; logs: LogStore; snaps
     else pending.set(buildId, [line]);
     timer ??= setTimeout(flush, LOG_BATCH_MS);
   };
-  const onQueue = (queue: Parameters<ServerToClientEvents["queue"]>[0]) => io.emit("queue", queue);
+  const onQueue = (queue: QueueItemView[]) => {
+    io.to(HOST_ROOM).emit("queue", queue);
+    io.except(HOST_ROOM).emit("queue", publicQueue(queue));
+  };
+  const onSettings = (status: ShowStatus) => io.emit("show", status);
   const onBuild = (build: Parameters<ServerToClientEvents["build"]>[0]) => io.emit("build", build);
   deps.events.on("build-log", onLog);
   deps.events.on("queue-changed", onQueue);
   deps.events.on("build-updated", onBuild);
+  deps.events.on("settings-changed", onSettings);
 
   return {
     io,
@@ -81,6 +101,7 @@ export function createRealtime(deps: { events: ShowEvents; logs: LogStore; snaps
       deps.events.off("build-log", onLog);
       deps.events.off("queue-changed", onQueue);
       deps.events.off("build-updated", onBuild);
+      deps.events.off("settings-changed", onSettings);
       if (timer) clearTimeout(timer);
       flush();
       await io.close();

@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import type { BuildView, LogLine, QueueItemView } from "./views";
+import type { BuildView, LogLine, QueueItemView, ShowStatus } from "./views";
 
 /**
  * Domain events. Services emit them; server/realtime subscribes and broadcasts. Nothing here knows
@@ -9,6 +9,7 @@ export interface ShowEventMap {
   "queue-changed": [QueueItemView[]];
   "build-updated": [BuildView];
   "build-log": [{ buildId: number; line: LogLine }];
+  "settings-changed": [ShowStatus];
 }
 
 export class ShowEvents extends EventEmitter<ShowEventMap> {

@@ -3,7 +3,8 @@
  * state; sent in snapshots and events; never Prisma types.
  */
 
-export type QueueState = "queued" | "building" | "passed" | "failed" | "rejected";
+/** pending: waiting for the host's approval (when approve-before-shown is on), hidden from the audience. */
+export type QueueState = "pending" | "queued" | "building" | "passed" | "failed" | "rejected" | "merged";
 
 export interface QueueItemView {
   prNumber: number;
@@ -12,6 +13,10 @@ export interface QueueItemView {
   state: QueueState;
   submitters: string[];
   submissionCount: number;
+  votes: number;
+  /** Why GitHub's facts make it ineligible (draft, closed, branch, rebuilds, conflict); null = fine. */
+  eligibility: string | null;
+  rejectReason: string | null;
   createdAt: string;
 }
 
@@ -78,11 +83,21 @@ export interface BuildView {
   finishedAt: string | null;
 }
 
+/** The public state of the show's switches (the room code is not here: it is the stage's). */
+export interface ShowStatus {
+  submissionsLocked: boolean;
+  joinsLocked: boolean;
+  approveBeforeShown: boolean;
+  requireRoomCodeForRemote: boolean;
+  githubAuthenticated: boolean;
+}
+
 export interface ShowSnapshot {
   version: number;
   serverTime: string;
   queue: QueueItemView[];
   builds: BuildView[];
+  show: ShowStatus;
 }
 
 /** One line of a build's log, as stored and as streamed. `seq` counts from 1 per build. */

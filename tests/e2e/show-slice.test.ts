@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
-import { ensureNextBuild } from "@/server/ensure-next-build";
 import { HOST_PASSWORD, startHarness, type ShowHarness } from "../helpers/show-harness";
 import { launchBrowser, screenshotPath } from "../helpers/browser";
 
@@ -12,7 +11,6 @@ let h: ShowHarness;
 let browser: Browser;
 
 beforeAll(async () => {
-  ensureNextBuild();
   h = await startHarness({ web: true, chattyLines: 1500, chattySeconds: 12 });
   browser = await launchBrowser();
 }, 600_000);

@@ -31,8 +31,8 @@ describe.each(testProviders())("database on %s", (provider) => {
     const first = await recordSubmission(db, { source: "web", remote: false, rawText: "#400001", nickname: "alice", deviceToken: "d1", ip: null });
     const second = await recordSubmission(db, { source: "owncast", remote: true, rawText: "!pr 400001", nickname: "bob", deviceToken: null, ip: null });
     const facts = { title: "hello: 1.0 -> 1.1", author: "octo", headSha: "a".repeat(40), baseRef: "master" };
-    expect(await queueSubmission(db, first, 400001, facts)).toEqual({ duplicate: false });
-    expect(await queueSubmission(db, second, 400001, facts)).toEqual({ duplicate: true });
+    expect(await queueSubmission(db, first, 400001, facts)).toMatchObject({ duplicate: false, state: "queued" });
+    expect(await queueSubmission(db, second, 400001, facts)).toMatchObject({ duplicate: true });
     const queue = await listQueue(db);
     expect(queue).toHaveLength(1);
     expect(queue[0]).toMatchObject({ prNumber: 400001, state: "queued", submitters: ["alice", "bob"], submissionCount: 2 });

@@ -1,6 +1,7 @@
 import type { TestProject } from "vitest/node";
 import pg from "pg";
 import { ensureTestTools } from "./ensure-tools";
+import { ensureNextBuild } from "../../server/ensure-next-build";
 
 export const DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres";
 
@@ -29,7 +30,14 @@ async function findPostgres(): Promise<string | null> {
   }
 }
 
+/** Browser tests need the production build; build it once here, not in each e2e file at once. */
+function runsBrowserTests(): boolean {
+  const filters = process.argv.slice(2).filter((a) => !a.startsWith("-") && a !== "run" && !a.includes("vitest"));
+  return filters.length === 0 || filters.some((f) => f.includes("e2e"));
+}
+
 export default async function globalSetup(project: TestProject): Promise<void> {
   await ensureTestTools();
+  if (runsBrowserTests()) ensureNextBuild();
   project.provide("pgAdminUrl", await findPostgres());
 }

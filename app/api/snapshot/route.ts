@@ -1,8 +1,8 @@
 import { appContext } from "@/server/context";
-import { handle, json } from "@/server/http/edge";
+import { handle, hostSessionOf, json } from "@/server/http/edge";
 
 export const dynamic = "force-dynamic";
 
-export function GET() {
-  return handle(async () => json(await appContext().snapshot()));
+export function GET(req: Request) {
+  return handle(async () => json(await appContext().snapshot({ host: hostSessionOf(req) !== null })));
 }
