@@ -82,8 +82,10 @@ const schema = z.object({
   ALLOWED_BRANCHES: z.string().default(DEFAULT_ALLOWED_BRANCHES.join(",")),
   MAX_REBUILDS: z.coerce.number().int().min(0).default(500),
   RATE_LIMIT_DEVICE: bucketRule.prefault("5/60s"),
-  RATE_LIMIT_IP: bucketRule.prefault("120/60s"),
-  RATE_LIMIT_GLOBAL: bucketRule.prefault("40/1s"),
+  // A venue puts hundreds of phones behind one NAT address: this limit only stops one machine
+  // posing as many devices.
+  RATE_LIMIT_IP: bucketRule.prefault("1200/60s"),
+  RATE_LIMIT_GLOBAL: bucketRule.prefault("60/1s"),
 });
 
 export type Env = Record<string, string | undefined>;
