@@ -17,7 +17,70 @@ const SWITCHES: Array<{ key: keyof ShowStatus & string; label: string }> = [
   { key: "joinsLocked", label: "Lock joins" },
   { key: "approveBeforeShown", label: "Approve before shown" },
   { key: "requireRoomCodeForRemote", label: "Room code for remote" },
+  { key: "muted", label: "Mute stage sound" },
+  { key: "podium", label: "Reveal podium" },
 ];
+
+function RoundTimer({ endsAt, act }: { endsAt: string | null; act: Act }) {
+  return (
+    <section className="flex flex-wrap items-center gap-2" aria-label="Round timer">
+      <span className="text-sm text-slate-400">Round timer{endsAt ? ` · ends ${new Date(endsAt).toLocaleTimeString()}` : ""}</span>
+      {[2, 5, 10].map((m) => (
+        <button key={m} type="button" onClick={() => act("/api/host/timer", { minutes: m }, `Round timer: ${m} minutes.`)} className="rounded-full px-3 py-1 text-sm ring-1 ring-slate-700">
+          {m} min
+        </button>
+      ))}
+      {endsAt && (
+        <button type="button" onClick={() => act("/api/host/timer", { minutes: null }, "Round timer stopped.")} className="rounded-full px-3 py-1 text-sm ring-1 ring-slate-700">
+          Stop timer
+        </button>
+      )}
+    </section>
+  );
+}
+
+function ResetShow({ act }: { act: Act }) {
+  const [confirm, setConfirm] = useState("");
+  return (
+    <form
+      className="flex items-center gap-2 text-sm"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void act("/api/host/reset", { confirm }, "The show was reset.").then((ok) => ok && setConfirm(""));
+      }}
+    >
+      <label className="text-slate-400">
+        Reset the show: type RESET{" "}
+        <input aria-label="Type RESET to confirm" value={confirm} onChange={(e) => setConfirm(e.target.value)} className="w-24 rounded bg-slate-950 px-2 py-1 ring-1 ring-slate-700" />
+      </label>
+      <button type="submit" disabled={confirm !== "RESET"} className="rounded bg-rose-700 px-3 py-1 font-semibold disabled:opacity-40">
+        Reset show
+      </button>
+    </form>
+  );
+}
+
+function BuildOptions({ prNumber, act }: { prNumber: number; act: Act }) {
+  const [attrs, setAttrs] = useState("");
+  const [mode, setMode] = useState<"merge" | "head">("merge");
+  return (
+    <form
+      className="flex flex-wrap items-center gap-2"
+      onSubmit={(e) => {
+        e.preventDefault();
+        const list = attrs.split(/[\s,]+/).filter(Boolean);
+        void act("/api/host/builds", { pr: prNumber, mode, ...(list.length ? { attrs: list } : {}) }, `Build of #${prNumber} started.`);
+      }}
+    >
+      <input aria-label={`Attrs to build for #${prNumber}`} value={attrs} onChange={(e) => setAttrs(e.target.value)} placeholder="attrs (empty: automatic)" className="flex-1 rounded bg-slate-950 px-2 py-1 ring-1 ring-slate-700" />
+      <select aria-label="Checkout mode" value={mode} onChange={(e) => setMode(e.target.value as "merge" | "head")} className="rounded bg-slate-950 px-2 py-1 ring-1 ring-slate-700">
+        <option value="merge">merge commit</option>
+        <option value="head">PR head</option>
+      </select>
+      <button type="submit" className="rounded bg-nix-deep px-3 py-1 font-semibold">Build with these</button>
+    </form>
+  );
+}
 
 function ShowSwitches({ show, act }: { show: ShowStatus; act: Act }) {
   return (
@@ -93,6 +156,15 @@ function QueueRow({ item, act }: { item: QueueItemView; act: Act }) {
       {item.rejectReason && <p className="text-sm text-rose-300">Rejected: {item.rejectReason}</p>}
       {open && (
         <div className="ml-6 flex flex-col gap-2 rounded-lg bg-slate-900 p-3 text-sm">
+          <BuildOptions prNumber={item.prNumber} act={act} />
+          <div className="flex items-center gap-2 text-slate-400">
+            Predictions: ✔ {item.predictions.builds} / ✘ {item.predictions.fails}
+            {!item.predictionsLocked && (
+              <button type="button" onClick={() => act(`/api/host/queue/${item.prNumber}/lock-predictions`, {}, `Predictions for #${item.prNumber} locked.`)} className="rounded px-2 py-0.5 ring-1 ring-slate-700">
+                Lock predictions
+              </button>
+            )}
+          </div>
           <form
             className="flex gap-2"
             onSubmit={(e) => {
@@ -230,6 +302,7 @@ export function HostConsole() {
         </p>
       )}
       {snapshot && <ShowSwitches show={snapshot.show} act={act} />}
+      {snapshot && <RoundTimer endsAt={snapshot.show.roundEndsAt} act={act} />}
 
       <section className="flex flex-col gap-2">
         <h2 className="text-lg font-semibold text-slate-300">Queue</h2>
@@ -268,6 +341,18 @@ export function HostConsole() {
             ))}
           </tbody>
         </table>
+      </section>
+
+      <section className="flex flex-col gap-2 border-t border-slate-800 pt-4">
+        <h2 className="text-lg font-semibold text-slate-300">Leaderboard</h2>
+        <ol className="text-sm text-slate-300">
+          {(snapshot?.leaderboard ?? []).map((l) => (
+            <li key={`${l.rank}-${l.nickname}`}>
+              {l.rank}. {l.nickname} · {l.points}
+            </li>
+          ))}
+        </ol>
+        <ResetShow act={act} />
       </section>
     </main>
   );

@@ -5,6 +5,7 @@ import type { QueueItemView } from "@/server/show/views";
 import { StatusBadge } from "./status-badge";
 import { deviceToken, useShow } from "./use-show";
 import { postJson } from "./post-json";
+import { Podium } from "./podium";
 
 interface Feedback {
   kind: "ok" | "error";
@@ -26,9 +27,37 @@ interface MySubmission {
   state: string | null;
 }
 
-function QueueItem({ item, voted, onVote }: { item: QueueItemView; voted: boolean; onVote: () => void }) {
+function PredictButtons({ item, guess, onPredict }: { item: QueueItemView; guess: Guess | undefined; onPredict: (g: Guess) => void }) {
+  const base = "flex-1 rounded-lg px-2 py-1.5 text-sm font-semibold ring-1 disabled:opacity-50";
   return (
-    <li data-testid={`phone-queue-${item.prNumber}`} className="flex items-center gap-3 rounded-xl bg-slate-900 px-3 py-2 ring-1 ring-slate-800">
+    <div className="flex gap-2" role="group" aria-label={`Predict #${item.prNumber}`}>
+      <button
+        type="button"
+        disabled={item.predictionsLocked}
+        aria-pressed={guess === "builds"}
+        onClick={() => onPredict("builds")}
+        className={`${base} ${guess === "builds" ? "bg-emerald-500/30 text-emerald-100 ring-emerald-300" : "text-emerald-200 ring-emerald-400/40"}`}
+      >
+        ✔ It builds · {item.predictions.builds}
+      </button>
+      <button
+        type="button"
+        disabled={item.predictionsLocked}
+        aria-pressed={guess === "fails"}
+        onClick={() => onPredict("fails")}
+        className={`${base} ${guess === "fails" ? "bg-rose-500/30 text-rose-100 ring-rose-300" : "text-rose-200 ring-rose-400/40"}`}
+      >
+        ✘ Hydra failure · {item.predictions.fails}
+      </button>
+    </div>
+  );
+}
+
+function QueueItem({ item, voted, onVote, guess, onPredict }: { item: QueueItemView; voted: boolean; onVote: () => void; guess: Guess | undefined; onPredict: (g: Guess) => void }) {
+  const canPredict = item.state === "queued" || item.state === "building";
+  return (
+    <li data-testid={`phone-queue-${item.prNumber}`} className="flex flex-col gap-2 rounded-xl bg-slate-900 px-3 py-2 ring-1 ring-slate-800">
+    <div className="flex items-center gap-3">
       <button
         type="button"
         onClick={onVote}
@@ -45,8 +74,30 @@ function QueueItem({ item, voted, onVote }: { item: QueueItemView; voted: boolea
         <p className="truncate text-sm text-slate-400">{item.title ?? "fetching title…"}</p>
       </div>
       <StatusBadge status={item.state} />
+    </div>
+    {canPredict && <PredictButtons item={item} guess={guess} onPredict={onPredict} />}
     </li>
   );
+}
+
+type Guess = "builds" | "fails";
+
+interface Standing {
+  rank: number | null;
+  points: number;
+  players: number;
+}
+
+function useCountdownText(endsAt: string | null | undefined): string | null {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!endsAt) return;
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, [endsAt]);
+  if (!endsAt) return null;
+  const left = Math.max(0, Math.round((Date.parse(endsAt) - now) / 1000));
+  return `${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
 }
 
 /** The audience's phone: join, name a PR, upvote, see what became of what you sent. */
@@ -61,6 +112,8 @@ export function PhoneApp() {
   const [feedback, setFeedback] = useState<Feedback | null>(null);
   const [voted, setVoted] = useState<Set<number>>(new Set());
   const [mine, setMine] = useState<MySubmission[]>([]);
+  const [guesses, setGuesses] = useState<Record<number, Guess>>({});
+  const [standing, setStanding] = useState<Standing | null>(null);
 
   const join = useCallback(async (name: string | null, code: string | null, via: "qr" | "code" | "web") => {
     const res = await postJson<Me>("/api/devices", { deviceToken: deviceToken(), nickname: name, roomCode: code, via });
@@ -104,6 +157,26 @@ export function PhoneApp() {
     void loadMine();
   }, [snapshot?.queue, loadMine]);
 
+  useEffect(() => {
+    setGuesses(JSON.parse(localStorage.getItem("mafhf.guesses") ?? "{}") as Record<number, Guess>);
+  }, []);
+
+  useEffect(() => {
+    void fetch("/api/devices/me/standing", { headers: { "x-device-token": deviceToken() } })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((s: Standing | null) => s && setStanding(s));
+  }, [snapshot?.leaderboard]);
+
+  async function predictPr(prNumber: number, guess: Guess) {
+    const res = await postJson("/api/predictions", { deviceToken: deviceToken(), prNumber, guess });
+    if (!res.ok) return setFeedback({ kind: "error", text: res.error });
+    setGuesses((prev) => {
+      const next = { ...prev, [prNumber]: guess };
+      localStorage.setItem("mafhf.guesses", JSON.stringify(next));
+      return next;
+    });
+  }
+
   async function submit(event: React.FormEvent) {
     event.preventDefault();
     setBusy(true);
@@ -146,6 +219,7 @@ export function PhoneApp() {
   const queue = snapshot?.queue ?? [];
   const show = snapshot?.show;
   const needsCode = Boolean(me?.remote && show?.requireRoomCodeForRemote);
+  const countdown = useCountdownText(show?.roundEndsAt);
   return (
     <main className="mx-auto flex min-h-dvh max-w-md flex-col gap-5 px-5 py-6">
       <header>
@@ -158,8 +232,16 @@ export function PhoneApp() {
             {me.remote ? " · watching remotely" : " · in the room"}
           </p>
         )}
+        {standing && (
+          <p className="mt-1 text-sm text-slate-300" data-testid="standing">
+            {standing.rank ? `#${standing.rank} of ${standing.players}` : "Not on the board yet"} · <span className="font-bold text-nix">{standing.points} points</span>
+            {countdown && <span className="text-amber-200"> · round ends in {countdown}</span>}
+          </p>
+        )}
         {joinError && <p role="alert" className="mt-2 rounded-lg bg-rose-500/15 px-3 py-2 text-sm text-rose-200">{joinError}</p>}
       </header>
+
+      {show?.podium && snapshot && <Podium leaders={snapshot.leaderboard} />}
 
       {show?.submissionsLocked && (
         <p className="rounded-xl bg-amber-400/15 px-3 py-2 text-amber-200">Submissions are closed for now. You can still upvote.</p>
@@ -231,7 +313,14 @@ export function PhoneApp() {
         {queue.length === 0 && <p className="text-slate-500">Nothing yet. Be the first!</p>}
         <ul className="flex flex-col gap-2">
           {queue.map((item) => (
-            <QueueItem key={item.prNumber} item={item} voted={voted.has(item.prNumber)} onVote={() => vote(item.prNumber)} />
+            <QueueItem
+              key={item.prNumber}
+              item={item}
+              voted={voted.has(item.prNumber)}
+              onVote={() => vote(item.prNumber)}
+              guess={guesses[item.prNumber]}
+              onPredict={(g) => predictPr(item.prNumber, g)}
+            />
           ))}
         </ul>
       </section>

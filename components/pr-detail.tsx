@@ -1,9 +1,10 @@
 "use client";
 
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useState } from "react";
 import type { BuildView } from "@/server/show/views";
 import { StatusBadge } from "./status-badge";
 import { elapsed, shortSha, stripAnsi } from "./format";
+import { LogViewer } from "./log-viewer";
 import { showSocket, useBuildLog } from "./use-show";
 
 interface PrInfo {
@@ -14,42 +15,10 @@ interface PrInfo {
   builds: BuildView[];
 }
 
-// Rendering is capped until the virtualised viewer lands; the download has every line.
-const MAX_RENDERED_LINES = 3000;
-
-function LogView({ build }: { build: BuildView }) {
-  const lines = useBuildLog(build.id);
-  const [follow, setFollow] = useState(true);
-  const bottom = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    if (follow) bottom.current?.scrollIntoView({ block: "end" });
-  }, [lines, follow]);
-  const shown = lines.slice(-MAX_RENDERED_LINES);
-  return (
-    <section className="flex flex-col gap-2">
-      <div className="flex items-center justify-between">
-        <h3 className="font-semibold text-slate-300">
-          Log <span className="text-slate-500" data-testid="log-count">{lines.length} lines</span>
-        </h3>
-        <div className="flex gap-3 text-sm">
-          <label className="flex items-center gap-1">
-            <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} /> follow
-          </label>
-          <a className="text-nix hover:underline" href={`/api/builds/${build.id}/log?format=raw`}>download raw log</a>
-        </div>
-      </div>
-      <div data-testid="log" className="max-h-[60vh] overflow-auto rounded-xl bg-black p-3 font-mono text-xs leading-5 text-slate-300">
-        {lines.length > shown.length && <p className="text-slate-500">… {lines.length - shown.length} earlier lines (download the raw log)</p>}
-        {shown.map((l) => (
-          <div key={l.seq} className="whitespace-pre-wrap break-all">
-            {l.drv && <span className="text-nix/80">{l.drv}&gt; </span>}
-            {stripAnsi(l.text)}
-          </div>
-        ))}
-        <div ref={bottom} />
-      </div>
-    </section>
-  );
+/** Keyed by build: a different build starts with an empty log and the viewer's defaults. */
+function BuildLog({ buildId }: { buildId: number }) {
+  const lines = useBuildLog(buildId);
+  return <LogViewer buildId={buildId} lines={lines} />;
 }
 
 /** One PR: what was built, each derivation's state and phase, and the full live log. */
@@ -88,10 +57,10 @@ export function PrDetail({ prNumber }: { prNumber: number }) {
   const build = info.builds.find((b) => b.id === selected) ?? info.builds[0] ?? null;
 
   return (
-    <main className="mx-auto flex max-w-6xl flex-col gap-5 p-6">
+    <main className="mx-auto flex max-w-7xl flex-col gap-5 p-4 sm:p-6">
       <header>
         <p className="text-sm text-slate-400"><a href="/stage" className="hover:underline">stage</a> / PR</p>
-        <h1 className="text-3xl font-black">#{info.prNumber} <span className="font-semibold text-slate-300">{info.title}</span></h1>
+        <h1 className="text-3xl font-black [overflow-wrap:anywhere]">#{info.prNumber} <span className="font-semibold text-slate-300">{info.title}</span></h1>
         <p className="text-slate-400">{info.author ? `by ${info.author}` : ""}</p>
       </header>
       {info.builds.length === 0 && <p className="text-slate-500">Not built yet.</p>}
@@ -105,31 +74,29 @@ export function PrDetail({ prNumber }: { prNumber: number }) {
         </nav>
       )}
       {build && (
-        <section data-testid="pr-build" className="flex flex-col gap-4 rounded-2xl bg-slate-900 p-5 ring-1 ring-slate-800">
+        <section data-testid="pr-build" className="flex flex-col gap-4 rounded-2xl bg-slate-900 p-4 ring-1 ring-slate-800 sm:p-5">
           <div className="flex flex-wrap items-center gap-3">
             <StatusBadge status={build.status} />
             <span className="text-slate-400">{build.system} · {build.checkoutMode} checkout · head {shortSha(build.headSha)} · {elapsed(build.startedAt, build.finishedAt)}</span>
           </div>
-          {build.error && <p data-testid="pr-build-error" className="rounded-lg bg-rose-500/10 px-3 py-2 text-rose-200">{build.error}</p>}
+          {build.error && <p data-testid="pr-build-error" className="rounded-lg bg-rose-500/10 px-3 py-2 text-rose-200 [overflow-wrap:anywhere]">{build.error}</p>}
           {build.failedDrv && (
             <p className="font-semibold text-rose-300">✘ {build.failedDrv}{build.failedPhase ? ` failed in ${build.failedPhase}` : " failed"}</p>
           )}
           <p className="text-sm text-slate-400">
             {build.targets.map((t) => `${t.attr} (${t.source})`).join(", ") || build.targetNote}
           </p>
-          <table className="w-full text-left text-sm">
-            <tbody>
-              {build.derivations.map((d) => (
-                <tr key={d.drvPath} className="border-t border-slate-800">
-                  <td className="py-1.5 pr-3 font-mono">{d.name}</td>
-                  <td className="py-1.5 pr-3"><StatusBadge status={d.state} /></td>
-                  <td className="py-1.5 pr-3 text-slate-400">{d.phase ?? ""}</td>
-                  <td className="py-1.5 text-slate-400">{d.error ? stripAnsi(d.error) : ""}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          <LogView build={build} />
+          <ul className="text-sm">
+            {build.derivations.map((d) => (
+              <li key={d.drvPath} className="flex flex-wrap items-center gap-x-4 gap-y-1 border-t border-slate-800 py-1.5">
+                <span className="font-mono">{d.name}</span>
+                <StatusBadge status={d.state} />
+                {d.phase && <span className="text-slate-400">{d.phase}</span>}
+                {d.error && <span className="min-w-0 basis-full text-slate-400 [overflow-wrap:anywhere] md:basis-0 md:grow">{stripAnsi(d.error)}</span>}
+              </li>
+            ))}
+          </ul>
+          <BuildLog key={build.id} buildId={build.id} />
         </section>
       )}
     </main>

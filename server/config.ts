@@ -58,8 +58,13 @@ const schema = z.object({
   OWNCAST_URL: httpUrl.optional(),
   OWNCAST_ACCESS_TOKEN: optionalSecret,
   OWNCAST_WEBHOOK_SECRET: optionalSecret,
+  OWNCAST_POLL: z
+    .enum(["true", "false", "1", "0", ""])
+    .default("false")
+    .transform((v) => v === "true" || v === "1"),
   HOST_PASSWORD: z.string().min(8, "at least 8 characters").optional(),
   SESSION_SECRET: z.string().min(32, "at least 32 characters").optional(),
+  OVERLAY_TOKEN: z.string().regex(/^[A-Za-z0-9_-]{16,128}$/, "16 to 128 letters, digits, - or _").optional(),
   NIX_BIN: z.string().min(1).default("nix"),
   NIX_SYSTEMS: z
     .string()
@@ -108,9 +113,14 @@ export interface Config {
   owncastUrl: string | null;
   owncastAccessToken: string | null;
   owncastWebhookSecret: string | null;
+  /** Read chat by polling /api/integrations/chat (when Owncast cannot reach the app). */
+  owncastPoll: boolean;
   hostPassword: string;
   hostPasswordGenerated: boolean;
   sessionSecret: string;
+  /** The secret in the OBS overlay's URL (/stage?overlay=1&token=…). */
+  overlayToken: string;
+  overlayTokenGenerated: boolean;
   nixBin: string;
   nixSystems: string[];
   nixBuilders: string | null;
@@ -159,6 +169,11 @@ export function loadConfig(overrides: Env = {}, base: Env = process.env): Config
     );
   }
   const e = parsed.data;
+  if (e.OWNCAST_POLL && !(e.OWNCAST_URL && e.OWNCAST_ACCESS_TOKEN)) {
+    throw new ConfigError([
+      `OWNCAST_POLL=${JSON.stringify(env.OWNCAST_POLL)}: polling needs OWNCAST_URL and an OWNCAST_ACCESS_TOKEN with HAS_ADMIN_ACCESS`,
+    ]);
+  }
   const varDir = resolveIn(PROJECT_ROOT, e.VAR_DIR);
   const isPostgres = /^postgres(ql)?:\/\//.test(e.DATABASE_URL);
   const databaseUrl = isPostgres
@@ -183,9 +198,12 @@ export function loadConfig(overrides: Env = {}, base: Env = process.env): Config
     owncastUrl: e.OWNCAST_URL?.replace(/\/$/, "") ?? null,
     owncastAccessToken: e.OWNCAST_ACCESS_TOKEN ?? null,
     owncastWebhookSecret: e.OWNCAST_WEBHOOK_SECRET ?? null,
+    owncastPoll: e.OWNCAST_POLL,
     hostPassword: e.HOST_PASSWORD ?? generatePassword(),
     hostPasswordGenerated: e.HOST_PASSWORD === undefined,
     sessionSecret: e.SESSION_SECRET ?? randomBytes(32).toString("hex"),
+    overlayToken: e.OVERLAY_TOKEN ?? randomBytes(18).toString("base64url"),
+    overlayTokenGenerated: e.OVERLAY_TOKEN === undefined,
     nixBin: e.NIX_BIN,
     nixSystems: e.NIX_SYSTEMS,
     nixBuilders: e.NIX_BUILDERS?.trim() ? e.NIX_BUILDERS : null,

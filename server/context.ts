@@ -7,6 +7,7 @@ import type { IntakeDeps } from "./intake/submit-pull-request";
 import type { ShowEvents } from "./show/show-events";
 import type { ShowSnapshot } from "./show/views";
 import type { ShowSettingsStore } from "./show/show-settings";
+import type { Chat } from "./chat";
 
 /**
  * What route handlers reach. The custom server (server/index.ts) builds it once; Next bundles the
@@ -22,6 +23,7 @@ export interface AppContext {
   intake: IntakeDeps;
   builds: BuildService;
   settings: ShowSettingsStore;
+  chat: Chat;
   snapshot(opts?: { host?: boolean }): Promise<ShowSnapshot>;
 }
 

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
+import path from "node:path";
 import type { Duplex } from "node:stream";
 import { pathToFileURL } from "node:url";
 import next from "next";
@@ -7,15 +8,18 @@ import { createDb } from "./db/client";
 import { migrateDatabase } from "./db/migrate";
 import { BuildService } from "./builds/build-service";
 import { LogStore } from "./builds/log-store";
+import { DEFAULT_DISK_BUDGET_GB } from "./workspace/disk-budget";
 import { createGitHubGateway, type GitHubGateway } from "./github/gateway";
 import { listQueue } from "./intake/intake.repo";
 import { ShowEvents } from "./show/show-events";
-import { ShowSettingsStore } from "./show/show-settings";
+import { ShowSettingsStore, publicStatus } from "./show/show-settings";
+import { attachGame, publicLeaderboard } from "./show/game";
 import type { ShowSnapshot } from "./show/views";
 import { SubmissionLimiter } from "./intake/rate-limit";
 import { setAppContext, type AppContext } from "./context";
 import { createRealtime, SOCKET_PATH } from "./realtime/socket-server";
 import { createLogger } from "./logger";
+import { createChat } from "./chat";
 import { HOST_COOKIE, cookieFrom, readSessionCookie } from "./show/host-auth";
 import { CLIENT_IP_HEADER } from "./http/client-ip";
 
@@ -70,6 +74,8 @@ export async function startShow({ config, dev = false, github, web = true }: Sta
       buildTimeoutSeconds: config.buildTimeoutSeconds,
       maxBuildTargets: config.maxBuildTargets,
       checkoutMode: config.checkoutMode,
+      reportsDir: path.join(config.varDir, "reports"),
+      diskBudgetGb: DEFAULT_DISK_BUDGET_GB,
     },
   });
   await builds.recover();
@@ -86,6 +92,19 @@ export async function startShow({ config, dev = false, github, web = true }: Sta
     rules: { allowedBranches: config.allowedBranches, maxRebuilds: config.maxRebuilds },
   };
 
+  const chat = createChat({
+    db,
+    events,
+    intake,
+    config: {
+      owncastUrl: config.owncastUrl,
+      owncastAccessToken: config.owncastAccessToken,
+      owncastWebhookSecret: config.owncastWebhookSecret,
+      owncastPoll: config.owncastPoll,
+      nixSystems: config.nixSystems,
+    },
+  });
+
   let version = 0;
   const bump = () => {
     version += 1;
@@ -93,6 +112,8 @@ export async function startShow({ config, dev = false, github, web = true }: Sta
   events.on("queue-changed", bump);
   events.on("build-updated", bump);
   events.on("settings-changed", bump);
+  events.on("scores-changed", bump);
+  const detachGame = attachGame({ db, events }, builds);
   const snapshot = async (opts: { host?: boolean } = {}): Promise<ShowSnapshot> => {
     const s = await settings.get();
     return {
@@ -100,13 +121,8 @@ export async function startShow({ config, dev = false, github, web = true }: Sta
       serverTime: new Date().toISOString(),
       queue: await listQueue(db, { includeHidden: opts.host ?? false }),
       builds: await builds.listBuilds(),
-      show: {
-        submissionsLocked: s.submissionsLocked,
-        joinsLocked: s.joinsLocked,
-        approveBeforeShown: s.approveBeforeShown,
-        requireRoomCodeForRemote: s.requireRoomCodeForRemote,
-        githubAuthenticated: gateway.authenticated,
-      },
+      show: publicStatus(s, gateway.authenticated),
+      leaderboard: await publicLeaderboard(db, 10),
     };
   };
 
@@ -118,10 +134,12 @@ export async function startShow({ config, dev = false, github, web = true }: Sta
     github: gateway,
     intake,
     settings,
+    chat,
     builds,
     snapshot,
   };
   setAppContext(context);
+  chat.start();
 
   const app = web ? next({ dev, dir: PROJECT_ROOT, hostname: "localhost", port: config.port }) : null;
   await app?.prepare();
@@ -150,7 +168,9 @@ export async function startShow({ config, dev = false, github, web = true }: Sta
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
+      await chat.stop();
       await builds.shutdown();
+      detachGame();
       await realtime.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -170,8 +190,10 @@ export function announce(show: RunningShow): void {
     "  Maybe A Few Hydra Failures is live",
     `  audience   ${base}/`,
     `  projector  ${base}/stage`,
+    `  overlay    ${base}/stage?overlay=1&token=${config.overlayToken}  (OBS browser source${config.overlayTokenGenerated ? "; set OVERLAY_TOKEN to keep it" : ""})`,
     `  host       ${base}/host   password: ${config.hostPasswordGenerated ? config.hostPassword + "  (generated; set HOST_PASSWORD to choose one)" : "(HOST_PASSWORD)"}`,
     `  database   ${config.databaseProvider}${config.databaseProvider === "sqlite" ? ` (${config.databaseUrl.slice(5)})` : ""}`,
+    `  Owncast    ${config.owncastWebhookSecret ? "webhook /api/owncast/webhook" : "webhook off (set OWNCAST_WEBHOOK_SECRET)"}${config.owncastPoll ? ", polling chat" : ""}${config.owncastUrl ? "" : ", no bot (set OWNCAST_URL)"}`,
     `  GitHub     ${config.githubApiUrl}${config.githubToken ? "" : "  (no GITHUB_TOKEN: 60 requests/hour)"}`,
     "",
   ];

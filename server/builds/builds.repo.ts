@@ -1,5 +1,6 @@
 import type { Db } from "../db/client";
 import type { BuildStatus, BuildView, DerivationState, DerivationView, TargetView } from "../show/views";
+import { asBuildTarget, type BuildTarget } from "./build-targets";
 
 export interface DerivationRecord {
   drvPath: string;
@@ -43,8 +44,14 @@ export async function updateBuild(
 ): Promise<void> {
   await db.build.update({
     where: { id },
-    data: { ...data, targets: data.targets ? data.targets.map((t) => ({ attr: t.attr, source: t.source })) : undefined },
+    data: { ...data, targets: data.targets ? data.targets.map(storedTarget) : undefined },
   });
+}
+
+/** What a target is stored as: the view's fields, plus its derivation and check once evaluated. */
+function storedTarget(t: TargetView): { attr: string; source: string; drvPath?: string | null; check?: BuildTarget["check"] } {
+  const { attr, source, drvPath, check } = asBuildTarget(t);
+  return check === null ? { attr, source } : { attr, source, drvPath, check };
 }
 
 export async function saveDerivation(db: Db, buildId: number, d: DerivationRecord): Promise<void> {
@@ -124,7 +131,8 @@ function toView(row: BuildRow): BuildView {
     system: row.system,
     checkoutMode: row.checkoutMode,
     headSha: row.headSha,
-    targets: (row.targets as unknown as TargetView[]) ?? [],
+    // Screens see attr and source; what evaluation found stays in the builds domain (buildTargets).
+    targets: storedTargets(row.targets).map((t) => ({ attr: t.attr, source: t.source })),
     targetNote: row.targetNote,
     error: row.error,
     failedDrv: row.failedDrv,
@@ -143,6 +151,16 @@ function toView(row: BuildRow): BuildView {
     startedAt: row.startedAt?.toISOString() ?? null,
     finishedAt: row.finishedAt?.toISOString() ?? null,
   };
+}
+
+function storedTargets(json: unknown): BuildTarget[] {
+  return Array.isArray(json) ? (json as TargetView[]).map(asBuildTarget) : [];
+}
+
+/** A build's targets with their derivations and checks, as stored when it was evaluated. */
+export async function getBuildTargets(db: Db, id: number): Promise<BuildTarget[]> {
+  const row = await db.build.findUnique({ where: { id }, select: { targets: true } });
+  return row ? storedTargets(row.targets) : [];
 }
 
 export async function getBuildView(db: Db, id: number): Promise<BuildView | null> {

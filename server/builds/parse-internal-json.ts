@@ -215,13 +215,16 @@ export class InternalJsonParser {
   private onStart(r: NixRecord): void {
     const { id, type } = r;
     if (typeof id !== "number" || typeof type !== "number") return;
-    if (BUILDING_ACTIVITIES.has(type)) this.buildingStarted = true;
     const fields = Array.isArray(r.fields) ? r.fields : [];
     const machine = typeof fields[1] === "string" ? fields[1] : "";
+    const drvPath =
+      type === ACT_BUILD ? (typeof fields[0] === "string" ? fields[0] : quotedDrv(typeof r.text === "string" ? r.text : "")) : null;
+    // A build or download that names nothing is not a sign that evaluation is over.
+    const malformed = (type === ACT_BUILD && !drvPath) || (type === ACT_SUBSTITUTE && typeof fields[0] !== "string");
+    if (BUILDING_ACTIVITIES.has(type) && !malformed) this.buildingStarted = true;
     if (type === ACT_BUILDS) {
       this.buildsActivities.add(id);
     } else if (type === ACT_BUILD) {
-      const drvPath = typeof fields[0] === "string" ? fields[0] : quotedDrv(typeof r.text === "string" ? r.text : "");
       if (!drvPath) return;
       this.activities.set(id, { type, key: drvPath });
       const entry = this.entry(drvPath, "build");
@@ -328,8 +331,10 @@ export class InternalJsonParser {
   }
 
   private onMessage(r: NixRecord): void {
+    // A message without text says nothing; taken as an error it would pass for an eval error.
+    if (typeof r.msg !== "string") return;
     const level = typeof r.level === "number" ? r.level : 0;
-    const msg = typeof r.msg === "string" ? r.msg : "";
+    const msg = r.msg;
     const text = stripAnsi(msg);
     this.events.push({ type: "message", level, text });
     if (level === 0) this.onErrorMessage(stripAnsi(typeof r.raw_msg === "string" ? r.raw_msg : msg));

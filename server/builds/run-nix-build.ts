@@ -102,6 +102,20 @@ export function nixBuildArgs(req: ArgsRequest): string[] {
     "internal-json",
     "-v",
     "--no-link",
+    ...restrictedEvalArgs(req.cwd),
+    ...(req.system === undefined ? [] : ["--argstr", "system", req.system]),
+    ...(req.builders === undefined ? [] : ["--builders", req.builders]),
+    ...(req.extraArgs ?? []),
+    "--file",
+    req.file ?? ".",
+    "--",
+    ...req.attrs,
+  ];
+}
+
+/** The hardening every evaluation of PR code gets (see the top of this file); `cwd` is the worktree. */
+export function restrictedEvalArgs(cwd: string): string[] {
+  return [
     "--option",
     "restrict-eval",
     "true",
@@ -115,15 +129,16 @@ export function nixBuildArgs(req: ArgsRequest): string[] {
     "nix-path",
     "",
     "-I",
-    req.cwd,
-    ...(req.system === undefined ? [] : ["--argstr", "system", req.system]),
-    ...(req.builders === undefined ? [] : ["--builders", req.builders]),
-    ...(req.extraArgs ?? []),
-    "--file",
-    req.file ?? ".",
-    "--",
-    ...req.attrs,
+    cwd,
   ];
+}
+
+export function isNixSystem(system: string): boolean {
+  return SYSTEM.test(system);
+}
+
+export function isAttrPath(attr: string): boolean {
+  return attr.length <= MAX_ATTR_LENGTH && ATTR_PATH.test(attr);
 }
 
 function validate(req: ArgsRequest): void {
@@ -131,7 +146,7 @@ function validate(req: ArgsRequest): void {
     throw new AppError("bad_request", "Nothing to build: no attribute was given.");
   }
   for (const attr of req.attrs) {
-    if (attr.length > MAX_ATTR_LENGTH || !ATTR_PATH.test(attr)) {
+    if (!isAttrPath(attr)) {
       throw new AppError("bad_request", `"${attr.slice(0, 80)}" is not an attribute path nix should build.`, { attr });
     }
   }
@@ -292,7 +307,7 @@ function groupAlive(pgid: number): boolean {
   return processes === null || processes.some((p) => p.pgrp === pgid && p.state !== "Z");
 }
 
-function childEnv(extra: Record<string, string> | undefined): NodeJS.ProcessEnv {
+export function childEnv(extra?: Record<string, string>): NodeJS.ProcessEnv {
   const env: Record<string, string> = {};
   for (const name of PASSED_ENV) {
     const value = process.env[name];

@@ -112,6 +112,8 @@ export async function listQueue(db: Db, opts: { includeHidden?: boolean } = {}):
       _count: { select: { votes: true } },
     },
   });
+  const tally = await db.prediction.groupBy({ by: ["queueEntryId", "guess"], _count: { _all: true } });
+  const count = (id: number, guess: string) => tally.find((t) => t.queueEntryId === id && t.guess === guess)?._count._all ?? 0;
   return entries
     .map((e) => ({
       prNumber: e.prNumber,
@@ -123,6 +125,8 @@ export async function listQueue(db: Db, opts: { includeHidden?: boolean } = {}):
       votes: e._count.votes,
       eligibility: e.eligibility,
       rejectReason: e.rejectReason,
+      predictions: { builds: count(e.id, "builds"), fails: count(e.id, "fails") },
+      predictionsLocked: e.predictionsLockedAt !== null || !["pending", "queued"].includes(e.state),
       createdAt: e.createdAt.toISOString(),
     }))
     .sort((a, b) => b.votes - a.votes || a.createdAt.localeCompare(b.createdAt));

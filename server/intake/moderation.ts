@@ -1,7 +1,7 @@
 import { AppError } from "../errors";
 import { addVote, banDevice, findDevice, findQueueEntry, setQueueState, submissionsOf } from "./intake.repo";
 import { emitQueue, type IntakeDeps } from "./submit-pull-request";
-import type { ShowSettings, ShowSwitch } from "../show/show-settings";
+import { publicStatus, type ShowSettings, type ShowSwitch } from "../show/show-settings";
 
 type Deps = Pick<IntakeDeps, "db" | "events" | "settings">;
 
@@ -39,15 +39,14 @@ export async function banFromShow(deps: Deps, deviceToken: string, reason: strin
 
 type SettingsDeps = Deps & { githubAuthenticated: boolean };
 
-function emitSettings(deps: SettingsDeps, s: ShowSettings): ShowSettings {
-  deps.events.emit("settings-changed", {
-    submissionsLocked: s.submissionsLocked,
-    joinsLocked: s.joinsLocked,
-    approveBeforeShown: s.approveBeforeShown,
-    requireRoomCodeForRemote: s.requireRoomCodeForRemote,
-    githubAuthenticated: deps.githubAuthenticated,
-  });
+export function emitSettings(deps: SettingsDeps, s: ShowSettings): ShowSettings {
+  deps.events.emit("settings-changed", publicStatus(s, deps.githubAuthenticated));
   return s;
+}
+
+/** Starts a round timer of `minutes` (or stops it with null); screens get the end time once. */
+export async function setRoundTimer(deps: SettingsDeps, minutes: number | null, now = Date.now()): Promise<ShowSettings> {
+  return emitSettings(deps, await deps.settings.setRoundEndsAt(minutes === null ? null : new Date(now + minutes * 60_000)));
 }
 
 export async function setShowSwitch(deps: SettingsDeps, key: ShowSwitch, value: boolean): Promise<ShowSettings> {

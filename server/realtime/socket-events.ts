@@ -1,4 +1,4 @@
-import type { BuildView, LogChunk, LogLine, QueueItemView, ShowSnapshot, ShowStatus } from "../show/views";
+import type { BuildView, LeaderView, LogChunk, LogLine, QueueItemView, ShowSnapshot, ShowStatus } from "../show/views";
 
 /** The typed Socket.IO event maps, used by the server and by every client page. */
 export interface ServerToClientEvents {
@@ -7,6 +7,7 @@ export interface ServerToClientEvents {
   build: (build: BuildView) => void;
   log: (chunk: LogChunk) => void;
   show: (status: ShowStatus) => void;
+  leaderboard: (top: LeaderView[]) => void;
 }
 
 export interface ClientToServerEvents {
@@ -15,6 +16,10 @@ export interface ClientToServerEvents {
   "log:unsubscribe": (req: { buildId: number }) => void;
 }
 
+export type SocketRole = "phone" | "screen" | "host";
+
 export const LOG_ROOM = (buildId: number) => `log:${buildId}`;
 export const LOG_BATCH_MS = 150;
+/** Phones get build status at most twice a second. */
+export const AUDIENCE_STATUS_MS = 500;
 export const MAX_BACKFILL_LINES = 20_000;

@@ -1,23 +1,33 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { Server as Engine } from "engine.io";
-import { Server } from "socket.io";
+import { Server, type Socket } from "socket.io";
 import { z } from "zod";
 import type { LogStore } from "../builds/log-store";
 import type { ShowEvents } from "../show/show-events";
-import type { LogLine, QueueItemView, ShowSnapshot, ShowStatus } from "../show/views";
+import type { BuildView, LeaderView, LogLine, QueueItemView, ShowSnapshot, ShowStatus } from "../show/views";
 import {
+  AUDIENCE_STATUS_MS,
   LOG_BATCH_MS,
   LOG_ROOM,
   MAX_BACKFILL_LINES,
   type ClientToServerEvents,
   type ServerToClientEvents,
+  type SocketRole,
 } from "./socket-events";
 
 export const SOCKET_PATH = "/socket.io/";
+export const HOST_ROOM = "host";
+export const AUDIENCE_ROOM = "audience";
 
 const subscribeSchema = z.object({ buildId: z.number().int().positive(), fromSeq: z.number().int().min(1) });
 const unsubscribeSchema = z.object({ buildId: z.number().int().positive() });
+const handshakeSchema = z.object({
+  role: z.enum(["phone", "screen", "host"]).default("screen"),
+  deviceToken: z.string().max(64).optional(),
+});
+
+type ShowSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, { role: SocketRole; host: boolean }>;
 
 export interface Realtime {
   io: Server<ClientToServerEvents, ServerToClientEvents>;
@@ -26,18 +36,21 @@ export interface Realtime {
   close(): Promise<void>;
 }
 
-/**
- * Realtime is an output: it subscribes to the show's domain events and broadcasts them. Log lines
- * are batched per build every LOG_BATCH_MS into one sequence-numbered chunk per build room; a
- * client that sees a gap asks for the missing lines (the ack of log:subscribe, or HTTP).
- */
-export const HOST_ROOM = "host";
-
 /** Entries the audience does not see: waiting for the host's approval, or turned down. */
 function publicQueue(queue: QueueItemView[]): QueueItemView[] {
   return queue.filter((q) => q.state !== "pending" && q.state !== "rejected");
 }
 
+/**
+ * Realtime is an output: it subscribes to the show's domain events and broadcasts them by role.
+ * - Screens (projector, PR pages) get build status as it comes and may join log rooms, where lines
+ *   are batched every LOG_BATCH_MS into one sequence-numbered chunk per build; a client that sees a
+ *   gap asks for the missing lines (the log:subscribe ack, or HTTP).
+ * - Phones never join log rooms and get build status at most every AUDIENCE_STATUS_MS.
+ * - Host sockets must carry a valid host session cookie, checked by middleware at the handshake;
+ *   only they see entries waiting for approval.
+ * Every (re)connection starts with a versioned snapshot.
+ */
 export function createRealtime(deps: {
   events: ShowEvents;
   logs: LogStore;
@@ -50,13 +63,26 @@ export function createRealtime(deps: {
   const io = new Server<ClientToServerEvents, ServerToClientEvents>({ serveClient: false });
   io.bind(engine);
 
-  io.on("connection", (socket) => {
+  io.use((socket, next) => {
+    const parsed = handshakeSchema.safeParse(socket.handshake.auth ?? {});
+    if (!parsed.success) return next(new Error("Bad handshake: reload the page."));
     const host = deps.isHost(socket.handshake.headers.cookie);
-    if (host) void socket.join(HOST_ROOM);
-    void deps.snapshot({ host }).then((s) => socket.emit("snapshot", s));
+    if (parsed.data.role === "host" && !host) return next(new Error("Sign in on /host first."));
+    socket.data = { role: parsed.data.role, host };
+    next();
+  });
+
+  const sendSnapshot = (socket: ShowSocket) => void deps.snapshot({ host: socket.data.host }).then((s) => socket.emit("snapshot", s));
+
+  io.on("connection", (raw) => {
+    const socket = raw as ShowSocket;
+    if (socket.data.host) void socket.join(HOST_ROOM);
+    if (socket.data.role === "phone") void socket.join(AUDIENCE_ROOM);
+    sendSnapshot(socket);
     socket.on("log:subscribe", (req, ack) => {
-      const parsed = subscribeSchema.safeParse(req);
       if (typeof ack !== "function") return;
+      if (socket.data.role === "phone") return ack({ error: "Logs are on the projector and /pr pages, not on phones." });
+      const parsed = subscribeSchema.safeParse(req);
       if (!parsed.success) return ack({ error: "log:subscribe needs { buildId, fromSeq } as positive integers" });
       void socket.join(LOG_ROOM(parsed.data.buildId));
       ack({ lines: deps.logs.read(parsed.data.buildId, parsed.data.fromSeq, MAX_BACKFILL_LINES) });
@@ -67,31 +93,52 @@ export function createRealtime(deps: {
     });
   });
 
-  const pending = new Map<number, LogLine[]>();
-  let timer: NodeJS.Timeout | null = null;
-  const flush = () => {
-    timer = null;
-    for (const [buildId, lines] of pending) {
+  const pendingLines = new Map<number, LogLine[]>();
+  let logTimer: NodeJS.Timeout | null = null;
+  const flushLogs = () => {
+    logTimer = null;
+    for (const [buildId, lines] of pendingLines) {
       io.to(LOG_ROOM(buildId)).emit("log", { buildId, fromSeq: lines[0]!.seq, lines });
     }
-    pending.clear();
+    pendingLines.clear();
   };
   const onLog = ({ buildId, line }: { buildId: number; line: LogLine }) => {
-    const list = pending.get(buildId);
+    const list = pendingLines.get(buildId);
     if (list) list.push(line);
-    else pending.set(buildId, [line]);
-    timer ??= setTimeout(flush, LOG_BATCH_MS);
+    else pendingLines.set(buildId, [line]);
+    logTimer ??= setTimeout(flushLogs, LOG_BATCH_MS);
+  };
+
+  // Phones: the latest status of each build, coalesced.
+  const pendingBuilds = new Map<number, BuildView>();
+  let buildTimer: NodeJS.Timeout | null = null;
+  const flushBuilds = () => {
+    buildTimer = null;
+    for (const build of pendingBuilds.values()) io.to(AUDIENCE_ROOM).emit("build", build);
+    pendingBuilds.clear();
+  };
+  const onBuild = (build: BuildView) => {
+    io.except(AUDIENCE_ROOM).emit("build", build);
+    pendingBuilds.set(build.id, build);
+    buildTimer ??= setTimeout(flushBuilds, AUDIENCE_STATUS_MS);
   };
   const onQueue = (queue: QueueItemView[]) => {
     io.to(HOST_ROOM).emit("queue", queue);
     io.except(HOST_ROOM).emit("queue", publicQueue(queue));
   };
   const onSettings = (status: ShowStatus) => io.emit("show", status);
-  const onBuild = (build: Parameters<ServerToClientEvents["build"]>[0]) => io.emit("build", build);
+  const onScores = (top: LeaderView[]) => io.emit("leaderboard", top);
+  const onReset = () => {
+    void io.fetchSockets().then((sockets) => {
+      for (const s of sockets) void deps.snapshot({ host: Boolean(s.data?.host) }).then((snap) => s.emit("snapshot", snap));
+    });
+  };
   deps.events.on("build-log", onLog);
   deps.events.on("queue-changed", onQueue);
   deps.events.on("build-updated", onBuild);
   deps.events.on("settings-changed", onSettings);
+  deps.events.on("scores-changed", onScores);
+  deps.events.on("show-reset", onReset);
 
   return {
     io,
@@ -102,8 +149,11 @@ export function createRealtime(deps: {
       deps.events.off("queue-changed", onQueue);
       deps.events.off("build-updated", onBuild);
       deps.events.off("settings-changed", onSettings);
-      if (timer) clearTimeout(timer);
-      flush();
+      deps.events.off("scores-changed", onScores);
+      deps.events.off("show-reset", onReset);
+      if (logTimer) clearTimeout(logTimer);
+      if (buildTimer) clearTimeout(buildTimer);
+      flushLogs();
       await io.close();
       engine.close();
     },

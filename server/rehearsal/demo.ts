@@ -11,9 +11,9 @@ import { startRehearsalKit } from "./rehearsal-kit";
  */
 const dir = path.join(PROJECT_ROOT, "var", "demo");
 rmSync(dir, { recursive: true, force: true });
-const system = loadConfig({}).nixSystems[0]!;
-console.log("[demo] generating a rehearsal nixpkgs and starting the GitHub stand-in…");
-const kit = await startRehearsalKit({ dir, system });
+const { nixSystems, port } = loadConfig({});
+console.log("[demo] generating a rehearsal nixpkgs and starting the GitHub and Owncast stand-ins…");
+const kit = await startRehearsalKit({ dir, system: nixSystems[0]!, owncastWebhookUrl: `http://127.0.0.1:${port}/api/owncast/webhook` });
 ensureNextBuild();
 const show = await main({
   ...kit.env,
@@ -24,6 +24,7 @@ console.log(
   [
     "  rehearsal",
     `  GitHub stand-in  ${kit.github.url}`,
+    `  Owncast stand-in ${kit.owncast?.url} (chat webhooks signed; the bot's replies are recorded there)`,
     `  upstream git     ${kit.mini.gitUrl}`,
     "  PRs to try       " + kit.mini.pullRequests.map((p) => `#${p.number} (${p.title})`).join(", "),
     "",

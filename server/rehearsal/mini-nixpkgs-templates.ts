@@ -53,6 +53,8 @@ export function saltNix(salt: string): string {
 }
 
 export const STDENV_NIX = `# A tiny stdenv: mkDerivation runs ./builder.sh with the host's /bin/sh (the sandbox is off).
+# As in nixpkgs, passthru is not part of the derivation: its attributes (tests, …) are added to
+# the result, and kept together under .passthru.
 { system }:
 
 let
@@ -62,9 +64,9 @@ in
   inherit system;
 
   mkDerivation =
-    { pname, version, meta ? { }, ... }@attrs:
+    { pname, version, meta ? { }, passthru ? { }, ... }@attrs:
     let
-      drv = derivation (builtins.removeAttrs attrs [ "meta" ] // {
+      drv = derivation (builtins.removeAttrs attrs [ "meta" "passthru" ] // {
         name = "\${pname}-\${version}";
         inherit system;
         builder = "/bin/sh";
@@ -73,7 +75,7 @@ in
         rehearsalSalt = salt;
       });
     in
-    drv // { inherit meta pname version; };
+    drv // passthru // { inherit meta passthru pname version; };
 }
 `;
 
@@ -127,6 +129,9 @@ export const GITIGNORE = `result
 result-*
 `;
 
+/** What hello's passthru test prints when it passes. */
+export const HELLO_TEST_PASSED = "PASS: hello greets the world";
+
 export interface HelloOptions {
   version: string;
   runTests?: boolean;
@@ -135,37 +140,55 @@ export interface HelloOptions {
 export function helloNix({ version, runTests = false }: HelloOptions): string {
   const check = runTests
     ? `
-  doCheck = true;
-  checkPhase = ''
-    ./hello | grep -q "Hello, world!"
-    echo "PASS: greeting (1 of 1 tests passed)"
-  '';
+    doCheck = true;
+    checkPhase = ''
+      ./hello | grep -q "Hello, world!"
+      echo "PASS: greeting (1 of 1 tests passed)"
+    '';
 `
     : "";
   return `{ stdenv }:
 
-stdenv.mkDerivation {
-  pname = "hello";
-  version = "${version}";
+let
+  hello = stdenv.mkDerivation {
+    pname = "hello";
+    version = "${version}";
 
-  buildPhase = ''
-    echo "cc -O2 -o hello hello.c"
-    printf '#!/bin/sh\\necho "Hello, world! (hello %s)"\\n' "$version" > hello
-    chmod +x hello
-  '';
+    buildPhase = ''
+      echo "cc -O2 -o hello hello.c"
+      printf '#!/bin/sh\\necho "Hello, world! (hello %s)"\\n' "$version" > hello
+      chmod +x hello
+    '';
 ${check}
-  installPhase = ''
-    mkdir -p $out/bin
-    cp hello $out/bin/hello
-  '';
+    installPhase = ''
+      mkdir -p $out/bin
+      cp hello $out/bin/hello
+    '';
 
-  meta = {
-    description = "Program that produces a familiar, friendly greeting";
-    homepage = "https://www.gnu.org/software/hello/";
-    license = "gpl3Plus";
-    mainProgram = "hello";
+    # Built by \`nix build hello.passthru.tests.greeting\` when the host asks for passthru.tests.
+    passthru.tests.greeting = stdenv.mkDerivation {
+      pname = "hello-test-greeting";
+      version = "${version}";
+      hello = hello;
+      buildPhase = ''
+        $hello/bin/hello | grep "Hello, world!"
+        echo "${HELLO_TEST_PASSED}"
+      '';
+      installPhase = ''
+        mkdir -p $out
+        echo ok > $out/passed
+      '';
+    };
+
+    meta = {
+      description = "Program that produces a familiar, friendly greeting";
+      homepage = "https://www.gnu.org/software/hello/";
+      license = "gpl3Plus";
+      mainProgram = "hello";
+    };
   };
-}
+in
+hello
 `;
 }
 

@@ -445,3 +445,47 @@ export async function pushToPullRequest(
   await git(["fast-import", "--quiet"], stream);
   return (await git(["rev-parse", headRef])).trim();
 }
+
+/**
+ * Opens a new pull request on the rehearsal upstream, the way a contributor and GitHub would:
+ * one commit on top of master as refs/pull/N/head, and GitHub's test merge commit (master as
+ * first parent, the head as second) as refs/pull/N/merge. `null` deletes a file. Tests use it for
+ * PRs the fixed table does not have; tell the GitHub stand-in about it with setPullRequest.
+ */
+export async function addPullRequest(
+  upstreamDir: string,
+  pr: { number: number; title: string; author: string; files: Record<string, string | null> },
+): Promise<{ baseSha: string; headSha: string; mergeSha: string }> {
+  const git = (args: string[], input?: Buffer) =>
+    runGit(args, { cwd: upstreamDir, env: HERMETIC_ENV, ...(input ? { input } : {}) });
+  const exists = (await git(["rev-parse", "--verify", "--quiet", `refs/pull/${pr.number}/head`]).catch(() => "")).trim();
+  if (exists) throw new AppError("conflict", `The rehearsal upstream already has PR #${pr.number}.`);
+  const baseSha = (await git(["rev-parse", "refs/heads/master"])).trim();
+  const when = Number((await git(["log", "-1", "--format=%ct", baseSha])).trim()) + 3600;
+  const stream = fastImportStream([
+    {
+      ref: `refs/pull/${pr.number}/head`,
+      mark: 1,
+      from: baseSha,
+      who: person(pr.author),
+      when,
+      message: `${pr.title}\n`,
+      files: pr.files,
+    },
+    {
+      ref: `refs/pull/${pr.number}/merge`,
+      mark: 2,
+      from: baseSha,
+      merge: ":1",
+      who: GITHUB,
+      when: when + 60,
+      message: `Merge ${pr.title} into master\n`,
+      files: pr.files,
+    },
+  ]);
+  await git(["fast-import", "--quiet"], stream);
+  const [headSha = "", mergeSha = ""] = (await git(["rev-parse", `refs/pull/${pr.number}/head`, `refs/pull/${pr.number}/merge`]))
+    .trim()
+    .split("\n");
+  return { baseSha, headSha, mergeSha };
+}

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { generateMiniNixpkgs, type MiniNixpkgs } from "./mini-nixpkgs";
 import { startGitHubStandIn, type GitHubStandIn, type StandInPullRequest } from "./github-stand-in";
+import { startOwncastStandIn, type OwncastStandIn } from "./owncast-stand-in";
 
 /**
  * Everything a rehearsal needs besides the app: a generated mini-nixpkgs with its upstream, and a
@@ -12,6 +13,8 @@ export interface RehearsalKit {
   mini: MiniNixpkgs;
   github: GitHubStandIn;
   githubToken: string;
+  /** Present when the rehearsal has a chat: it posts CHAT webhooks to the app, signed. */
+  owncast: OwncastStandIn | null;
   env: Record<string, string>;
   close(): Promise<void>;
 }
@@ -23,9 +26,13 @@ export interface RehearsalOptions {
   chattyLines?: number;
   chattySeconds?: number;
   githubPort?: number;
+  /** Where the Owncast stand-in sends chat webhooks (the app's /api/owncast/webhook); no chat when absent. */
+  owncastWebhookUrl?: string;
 }
 
 export const REHEARSAL_GITHUB_TOKEN = "ghp_rehearsal0000000000000000000000000000";
+export const REHEARSAL_OWNCAST_TOKEN = "owncast-rehearsal-access-token";
+export const REHEARSAL_OWNCAST_SECRET = "owncast-rehearsal-webhook-secret";
 
 /** The PRs that "have CI results" serve a comparison artifact; the others fall back to by-name paths. */
 const WITH_CI_RESULTS = new Set(["dependency-chain"]);
@@ -55,12 +62,19 @@ export async function startRehearsalKit(opts: RehearsalOptions): Promise<Rehears
     port: opts.githubPort,
     token: REHEARSAL_GITHUB_TOKEN,
   });
+  const owncast = opts.owncastWebhookUrl
+    ? await startOwncastStandIn({ webhookUrl: opts.owncastWebhookUrl, accessToken: REHEARSAL_OWNCAST_TOKEN, webhookSecret: REHEARSAL_OWNCAST_SECRET })
+    : null;
   return {
     dir: opts.dir,
     mini,
     github,
     githubToken: REHEARSAL_GITHUB_TOKEN,
+    owncast,
     env: {
+      ...(owncast
+        ? { OWNCAST_URL: owncast.url, OWNCAST_ACCESS_TOKEN: REHEARSAL_OWNCAST_TOKEN, OWNCAST_WEBHOOK_SECRET: REHEARSAL_OWNCAST_SECRET }
+        : {}),
       NIXPKGS_GIT_URL: mini.gitUrl,
       NIXPKGS_DIR: path.join(opts.dir, "nixpkgs"),
       GITHUB_API_URL: github.url,
@@ -69,6 +83,9 @@ export async function startRehearsalKit(opts: RehearsalOptions): Promise<Rehears
       // Offline: build everything locally instead of asking cache.nixos.org.
       NIX_SUBSTITUTERS: "",
     },
-    close: () => github.close(),
+    close: async () => {
+      await github.close();
+      await owncast?.close();
+    },
   };
 }

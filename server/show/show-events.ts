@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import type { BuildView, LogLine, QueueItemView, ShowStatus } from "./views";
+import type { BuildView, LeaderView, LogLine, QueueItemView, ShowStatus } from "./views";
 
 /**
  * Domain events. Services emit them; server/realtime subscribes and broadcasts. Nothing here knows
@@ -10,6 +10,9 @@ export interface ShowEventMap {
   "build-updated": [BuildView];
   "build-log": [{ buildId: number; line: LogLine }];
   "settings-changed": [ShowStatus];
+  "scores-changed": [LeaderView[]];
+  /** The show was reset: every screen reloads its snapshot. */
+  "show-reset": [];
 }
 
 export class ShowEvents extends EventEmitter<ShowEventMap> {

@@ -1,5 +1,6 @@
 import { randomInt } from "node:crypto";
 import type { Db } from "../db/client";
+import type { ShowStatus } from "./views";
 import { readSettings, writeSetting } from "./settings.repo";
 
 /**
@@ -12,6 +13,9 @@ export interface ShowSettings {
   joinsLocked: boolean;
   approveBeforeShown: boolean;
   requireRoomCodeForRemote: boolean;
+  muted: boolean;
+  podium: boolean;
+  roundEndsAt: string | null;
 }
 
 // No 0/O, 1/I/L, B/8, S/5, Z/2: a code read aloud or from the back row is not misread.
@@ -26,7 +30,7 @@ export function normaliseRoomCode(input: string): string {
   return input.trim().toUpperCase().replace(/[^A-Z]/g, "");
 }
 
-const BOOLEAN_KEYS = ["submissionsLocked", "joinsLocked", "approveBeforeShown", "requireRoomCodeForRemote"] as const;
+const BOOLEAN_KEYS = ["submissionsLocked", "joinsLocked", "approveBeforeShown", "requireRoomCodeForRemote", "muted", "podium"] as const;
 export type ShowSwitch = (typeof BOOLEAN_KEYS)[number];
 
 export class ShowSettingsStore {
@@ -48,6 +52,9 @@ export class ShowSettingsStore {
       joinsLocked: raw.joinsLocked === "true",
       approveBeforeShown: raw.approveBeforeShown === "true",
       requireRoomCodeForRemote: raw.requireRoomCodeForRemote === "true",
+      muted: raw.muted === "true",
+      podium: raw.podium === "true",
+      roundEndsAt: raw.roundEndsAt || null,
     };
     return this.cache;
   }
@@ -55,6 +62,14 @@ export class ShowSettingsStore {
   async setSwitch(key: ShowSwitch, value: boolean): Promise<ShowSettings> {
     await writeSetting(this.db, key, String(value));
     this.cache = { ...(await this.get()), [key]: value };
+    return this.cache;
+  }
+
+  /** Starts (or with null, stops) the round timer; screens get the end time, never ticks. */
+  async setRoundEndsAt(endsAt: Date | null): Promise<ShowSettings> {
+    const value = endsAt ? endsAt.toISOString() : "";
+    await writeSetting(this.db, "roundEndsAt", value);
+    this.cache = { ...(await this.get()), roundEndsAt: value || null };
     return this.cache;
   }
 
@@ -67,3 +82,17 @@ export class ShowSettingsStore {
 }
 
 export const SHOW_SWITCHES = BOOLEAN_KEYS;
+
+/** What every screen may know about the show's switches (not the room code: that is the stage's). */
+export function publicStatus(s: ShowSettings, githubAuthenticated: boolean): ShowStatus {
+  return {
+    roundEndsAt: s.roundEndsAt,
+    muted: s.muted,
+    podium: s.podium,
+    submissionsLocked: s.submissionsLocked,
+    joinsLocked: s.joinsLocked,
+    approveBeforeShown: s.approveBeforeShown,
+    requireRoomCodeForRemote: s.requireRoomCodeForRemote,
+    githubAuthenticated,
+  };
+}

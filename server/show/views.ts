@@ -17,7 +17,17 @@ export interface QueueItemView {
   /** Why GitHub's facts make it ineligible (draft, closed, branch, rebuilds, conflict); null = fine. */
   eligibility: string | null;
   rejectReason: string | null;
+  /** How the audience predicted ("builds" or "Hydra failure"), and whether predicting is over. */
+  predictions: { builds: number; fails: number };
+  predictionsLocked: boolean;
   createdAt: string;
+}
+
+/** A public leaderboard line: never the device token. */
+export interface LeaderView {
+  rank: number;
+  nickname: string;
+  points: number;
 }
 
 export type BuildStatus =
@@ -85,6 +95,11 @@ export interface BuildView {
 
 /** The public state of the show's switches (the room code is not here: it is the stage's). */
 export interface ShowStatus {
+  /** When the host's round timer ends (ISO), sent once; screens count down themselves. */
+  roundEndsAt: string | null;
+  muted: boolean;
+  /** The host revealed the podium (end of the show). */
+  podium: boolean;
   submissionsLocked: boolean;
   joinsLocked: boolean;
   approveBeforeShown: boolean;
@@ -98,6 +113,7 @@ export interface ShowSnapshot {
   queue: QueueItemView[];
   builds: BuildView[];
   show: ShowStatus;
+  leaderboard: LeaderView[];
 }
 
 /** One line of a build's log, as stored and as streamed. `seq` counts from 1 per build. */

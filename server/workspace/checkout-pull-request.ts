@@ -1,6 +1,7 @@
-import { mkdir, realpath, stat } from "node:fs/promises";
+import { mkdir, readdir, realpath, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { AppError } from "../errors";
+import { checkDiskBudget } from "./disk-budget";
 import { resolveCommit, runGit, shortSha } from "./git";
 import { withWarmCloneLock } from "./warm-clone";
 
@@ -15,29 +16,43 @@ import { withWarmCloneLock } from "./warm-clone";
  *   we do not merge locally, so what we build is always something GitHub computed.
  * - "head" checks out the PR head itself. It needs no merge commit and does not care whether the
  *   merge commit is stale; base is merge^1 when there is one, else the warm clone's origin/HEAD.
+ *
+ * Fetching and checking out are two steps: `fetchPullRequestCommits` needs no worktree (the
+ * changed files come from the warm clone), so the build service chooses attrs before it takes a
+ * worktree from its pool and moves it with `checkoutWorktree`. `checkoutPullRequest` does both.
  */
 
 export type CheckoutMode = "merge" | "head";
 
-export interface CheckoutResult {
-  worktree: string;
+export interface PullRequestCommits {
   checkedOutSha: string;
   headSha: string;
   baseSha: string;
   mode: CheckoutMode;
   /** Files the PR changes: base..merge in merge mode, merge-base(base, head)..head in head mode. */
   changedFiles: string[];
-  /** False when the PR's worktree was made just now, true when an earlier one was reset. */
+}
+
+export interface CheckoutResult extends PullRequestCommits {
+  worktree: string;
+  /** False when the worktree was made just now, true when an existing one was moved. */
   reusedWorktree: boolean;
 }
 
-export interface CheckoutPullRequestOptions {
+export interface FetchPullRequestOptions {
   warmDir: string;
-  worktreesDir: string;
   gitUrl: string;
   pr: { number: number; headSha: string; mergeCommitSha: string | null };
   mode?: CheckoutMode;
   fetchTimeoutMs?: number;
+  /** Refuse to fetch with less than this many GB free next to the warm clone (0 or absent: no check). */
+  diskBudgetGb?: number;
+}
+
+export interface CheckoutPullRequestOptions extends FetchPullRequestOptions {
+  worktreesDir: string;
+  /** Where to check out; default `<worktreesDir>/pr-<number>`. */
+  worktree?: string;
 }
 
 const FETCH_TIMEOUT_MS = 10 * 60_000;
@@ -52,7 +67,45 @@ function keepRef(prNumber: number): string {
   return `refs/mafhf/pr-${prNumber}`;
 }
 
+/** Fetches PR N's commits into the warm clone by SHA and checks its head; touches no worktree. */
+export async function fetchPullRequestCommits(opts: FetchPullRequestOptions): Promise<PullRequestCommits> {
+  const checked = checkRequest(opts);
+  const warmDir = path.resolve(opts.warmDir);
+  return withWarmCloneLock(warmDir, () => fetchUnlocked(warmDir, opts, checked));
+}
+
+/** Fetches PR N and checks it out in one worktree (by default its own, `<worktreesDir>/pr-N`). */
 export async function checkoutPullRequest(opts: CheckoutPullRequestOptions): Promise<CheckoutResult> {
+  const checked = checkRequest(opts);
+  const warmDir = path.resolve(opts.warmDir);
+  return withWarmCloneLock(warmDir, async () => {
+    const commits = await fetchUnlocked(warmDir, opts, checked);
+    const target = opts.worktree ? path.resolve(opts.worktree) : worktreePath(opts.worktreesDir, checked.number);
+    const { worktree, reused } = await prepareWorktree(warmDir, target, commits.checkedOutSha);
+    return { worktree, ...commits, reusedWorktree: reused };
+  });
+}
+
+/**
+ * Moves `worktree` (a worktree of the warm clone, or a path where one may be created) to `sha`,
+ * discarding whatever a previous build left in it. The commit must already be in the warm clone.
+ */
+export async function checkoutWorktree(opts: { warmDir: string; worktree: string; sha: string }): Promise<{ reused: boolean }> {
+  const warmDir = path.resolve(opts.warmDir);
+  return withWarmCloneLock(warmDir, async () => {
+    const { reused } = await prepareWorktree(warmDir, path.resolve(opts.worktree), opts.sha);
+    return { reused };
+  });
+}
+
+interface CheckedRequest {
+  number: number;
+  headSha: string;
+  mergeSha: string | null;
+  mode: CheckoutMode;
+}
+
+function checkRequest(opts: FetchPullRequestOptions): CheckedRequest {
   const mode = opts.mode ?? "merge";
   const { number } = opts.pr;
   const headSha = opts.pr.headSha.toLowerCase();
@@ -73,59 +126,60 @@ export async function checkoutPullRequest(opts: CheckoutPullRequestOptions): Pro
       { prNumber: number },
     );
   }
-
-  const warmDir = path.resolve(opts.warmDir);
-  return withWarmCloneLock(warmDir, async () => {
-    if (mode === "head") await fetchCommits(warmDir, opts, [headSha]);
-    let merge: string | null = null;
-    if (mergeSha && mode === "merge") {
-      await fetchCommits(warmDir, opts, [mergeSha]);
-      merge = mergeSha;
-    } else if (mergeSha) {
-      // Head mode only takes the base from the merge commit; a stale one may be gone already.
-      merge = await fetchCommits(warmDir, opts, [mergeSha]).then(() => mergeSha, () => null);
-    }
-
-    let baseSha: string;
-    let checkedOutSha: string;
-    if (merge) {
-      const [base, fetchedHead] = await Promise.all([
-        resolveCommit(warmDir, `${merge}^1`),
-        resolveCommit(warmDir, `${merge}^2`),
-      ]);
-      if (!base || !fetchedHead) {
-        throw new AppError(
-          "git_failed",
-          `PR #${number}: commit ${shortSha(merge)} is not a merge commit, so it cannot be GitHub's test merge. Refresh the PR from GitHub and try again.`,
-        );
-      }
-      if (mode === "merge" && fetchedHead !== headSha) {
-        throw new AppError(
-          "head_moved",
-          `PR #${number} moved: GitHub says head is ${shortSha(headSha)} but its test merge commit contains ${shortSha(fetchedHead)} — GitHub has not finished recomputing it; wait a minute and rebuild`,
-          { prNumber: number, headSha, mergeHeadSha: fetchedHead, mergeSha: merge },
-        );
-      }
-      baseSha = base;
-      checkedOutSha = mode === "merge" ? merge : headSha;
-    } else {
-      const base = (await resolveCommit(warmDir, "refs/remotes/origin/HEAD")) ?? (await resolveCommit(warmDir, "HEAD"));
-      if (!base) {
-        throw new AppError("git_failed", `The warm clone at ${warmDir} has no origin/HEAD or HEAD to compare PR #${number} with. Refresh the warm clone.`);
-      }
-      baseSha = base;
-      checkedOutSha = headSha;
-    }
-
-    await runGit(["update-ref", keepRef(number), checkedOutSha], { cwd: warmDir });
-    const { worktree, reused } = await prepareWorktree(warmDir, worktreePath(opts.worktreesDir, number), checkedOutSha);
-    const changedFiles = await diffNames(warmDir, mode === "merge" ? baseSha : await mergeBaseOr(warmDir, baseSha, headSha), checkedOutSha);
-
-    return { worktree, checkedOutSha, headSha, baseSha, mode, changedFiles, reusedWorktree: reused };
-  });
+  return { number, headSha, mergeSha, mode };
 }
 
-async function fetchCommits(warmDir: string, opts: CheckoutPullRequestOptions, shas: string[]): Promise<void> {
+async function fetchUnlocked(warmDir: string, opts: FetchPullRequestOptions, req: CheckedRequest): Promise<PullRequestCommits> {
+  const { number, headSha, mergeSha, mode } = req;
+  if (opts.diskBudgetGb) await checkDiskBudget({ dir: warmDir, budgetGb: opts.diskBudgetGb });
+  if (mode === "head") await fetchCommits(warmDir, opts, [headSha]);
+  let merge: string | null = null;
+  if (mergeSha && mode === "merge") {
+    await fetchCommits(warmDir, opts, [mergeSha]);
+    merge = mergeSha;
+  } else if (mergeSha) {
+    // Head mode only takes the base from the merge commit; a stale one may be gone already.
+    merge = await fetchCommits(warmDir, opts, [mergeSha]).then(() => mergeSha, () => null);
+  }
+
+  let baseSha: string;
+  let checkedOutSha: string;
+  if (merge) {
+    const [base, fetchedHead] = await Promise.all([
+      resolveCommit(warmDir, `${merge}^1`),
+      resolveCommit(warmDir, `${merge}^2`),
+    ]);
+    if (!base || !fetchedHead) {
+      throw new AppError(
+        "git_failed",
+        `PR #${number}: commit ${shortSha(merge)} is not a merge commit, so it cannot be GitHub's test merge. Refresh the PR from GitHub and try again.`,
+      );
+    }
+    if (mode === "merge" && fetchedHead !== headSha) {
+      throw new AppError(
+        "head_moved",
+        `PR #${number} moved: GitHub says head is ${shortSha(headSha)} but its test merge commit contains ${shortSha(fetchedHead)} — GitHub has not finished recomputing it; wait a minute and rebuild`,
+        { prNumber: number, headSha, mergeHeadSha: fetchedHead, mergeSha: merge },
+      );
+    }
+    baseSha = base;
+    checkedOutSha = mode === "merge" ? merge : headSha;
+  } else {
+    const base = (await resolveCommit(warmDir, "refs/remotes/origin/HEAD")) ?? (await resolveCommit(warmDir, "HEAD"));
+    if (!base) {
+      throw new AppError("git_failed", `The warm clone at ${warmDir} has no origin/HEAD or HEAD to compare PR #${number} with. Refresh the warm clone.`);
+    }
+    baseSha = base;
+    checkedOutSha = headSha;
+  }
+
+  // Keeps the commit alive until a worktree holds it; cleanWorkspace deletes these refs later.
+  await runGit(["update-ref", keepRef(number), checkedOutSha], { cwd: warmDir });
+  const changedFiles = await diffNames(warmDir, mode === "merge" ? baseSha : await mergeBaseOr(warmDir, baseSha, headSha), checkedOutSha);
+  return { checkedOutSha, headSha, baseSha, mode, changedFiles };
+}
+
+async function fetchCommits(warmDir: string, opts: FetchPullRequestOptions, shas: string[]): Promise<void> {
   // nixpkgs-review passes --depth only in shallow clones: in a full clone, --depth=2 writes
   // .git/shallow and cuts master's history at the fetched commits (nixpkgs-review #499, #573).
   // Without it, git negotiates with the history it has and downloads only what is new.
@@ -152,8 +206,8 @@ async function diffNames(cwd: string, from: string, to: string): Promise<string[
 }
 
 /**
- * One worktree per PR, reused: resetting an existing checkout rewrites only the files that
- * differ, where a fresh `worktree add` of nixpkgs writes 40,000 of them.
+ * Worktrees are reused: moving an existing checkout to another commit rewrites only the files
+ * that differ, where a fresh `worktree add` of nixpkgs writes 40,000 of them.
  */
 async function prepareWorktree(
   warmDir: string,
@@ -182,6 +236,12 @@ async function prepareWorktree(
     hint: `Could not create the worktree ${worktree}: if that directory exists, delete it and build again; otherwise check free disk space.`,
   });
   return { worktree, reused: false };
+}
+
+/** True when `dir` exists and is a registered worktree of the warm clone. */
+export async function isWorktreeOf(warmDir: string, dir: string): Promise<boolean> {
+  const existing = await realpathOrNull(dir);
+  return existing !== null && (await registeredWorktrees(path.resolve(warmDir))).has(existing);
 }
 
 async function registeredWorktrees(warmDir: string): Promise<Set<string>> {
@@ -213,6 +273,56 @@ export async function removeWorktree(opts: { warmDir: string; worktreesDir: stri
     }
     await runGit(["worktree", "prune"], { cwd: warmDir });
     await runGit(["update-ref", "-d", keepRef(opts.prNumber)], { cwd: warmDir }).catch(() => undefined);
+  });
+}
+
+/** Our own worktree directories: the pool's slots and the per-PR ones of checkoutPullRequest. */
+const OWN_WORKTREE = /^(?:slot|pr)-\d+$/;
+
+/**
+ * Cleans what earlier checkouts left behind: every worktree directory of ours under
+ * `worktreesDir` that is not in `keep`, or that git no longer knows as a worktree, is removed;
+ * registrations of deleted directories are pruned; and the `refs/mafhf/*` keep-alive refs are
+ * deleted except those of `keepPrs`. Files that are not ours are left alone.
+ */
+export async function cleanWorkspace(opts: {
+  warmDir: string;
+  worktreesDir: string;
+  keep?: string[];
+  keepPrs?: number[];
+}): Promise<{ removedWorktrees: string[]; removedRefs: string[] }> {
+  const warmDir = path.resolve(opts.warmDir);
+  const worktreesDir = path.resolve(opts.worktreesDir);
+  return withWarmCloneLock(warmDir, async () => {
+    await runGit(["worktree", "prune"], { cwd: warmDir });
+    const keep = new Set(await Promise.all((opts.keep ?? []).map(async (p) => (await realpathOrNull(p)) ?? path.resolve(p))));
+    const registered = await registeredWorktrees(warmDir);
+    const realWorktreesDir = (await realpathOrNull(worktreesDir)) ?? worktreesDir;
+    const removedWorktrees: string[] = [];
+    let entries: string[] = [];
+    try {
+      entries = (await readdir(worktreesDir)).filter((name) => OWN_WORKTREE.test(name));
+    } catch {
+      // No worktrees directory yet: nothing to clean.
+    }
+    for (const name of entries) {
+      const dir = path.join(realWorktreesDir, name);
+      // A kept directory that git no longer knows as a worktree is a leftover: it goes too.
+      if (keep.has(dir) && registered.has(dir)) continue;
+      if (registered.has(dir)) await runGit(["worktree", "remove", "--force", "--force", dir], { cwd: warmDir });
+      await rm(dir, { recursive: true, force: true });
+      removedWorktrees.push(dir);
+    }
+    await runGit(["worktree", "prune"], { cwd: warmDir });
+
+    const keepRefs = new Set((opts.keepPrs ?? []).map(keepRef));
+    const refs = (await runGit(["for-each-ref", "--format=%(refname)", "refs/mafhf/"], { cwd: warmDir }))
+      .split("\n")
+      .filter((ref) => ref.length > 0 && !keepRefs.has(ref));
+    if (refs.length > 0) {
+      await runGit(["update-ref", "--stdin"], { cwd: warmDir, input: refs.map((ref) => `delete ${ref}\n`).join("") });
+    }
+    return { removedWorktrees, removedRefs: refs };
   });
 }
 

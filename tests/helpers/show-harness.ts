@@ -12,6 +12,11 @@ export interface ShowHarness {
   show: RunningShow;
   kit: RehearsalKit;
   database: TestDatabase;
+  /**
+   * A server restart: stops the show (as SIGTERM does) and starts a new one on the same
+   * database, var dir, rehearsal nixpkgs and GitHub stand-in. `show` is the new one afterwards.
+   */
+  restart(): Promise<RunningShow>;
   close(): Promise<void>;
 }
 
@@ -41,16 +46,21 @@ export async function startHarness(opts: {
     },
     {},
   );
-  const show = await startShow({ config, web: opts.web ?? false });
-  return {
-    show,
+  const harness: ShowHarness = {
+    show: await startShow({ config, web: opts.web ?? false }),
     kit,
     database,
+    restart: async () => {
+      await harness.show.close();
+      harness.show = await startShow({ config, web: opts.web ?? false });
+      return harness.show;
+    },
     close: async () => {
-      await show.close();
+      await harness.show.close();
       await kit.close();
       await database.drop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return harness;
 }

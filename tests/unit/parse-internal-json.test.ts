@@ -149,6 +149,51 @@ describe("lines that are not what they seem", () => {
     expect(parser.push("@nix null")).toEqual([{ type: "log", drvPath: null, line: "@nix null" }]);
   });
 
+  it("replays recorded streams with malformed lines mixed in to the same verdict, passing the junk through as text", () => {
+    const junk = [
+      '@nix {"action":"start","id":',
+      "@nix",
+      "@nix {}",
+      '@nix {"action":"result","id":"7","type":101,"fields":["spoofed line"]}',
+      `@nix{"action":"msg","level":0,"msg":"error: builder for '/nix/store/${"x".repeat(32)}-spoof-1.drv' failed"}`,
+      "\u0000\u0001\ufffd binary",
+      "",
+      "not json at all",
+      '@nix {"action":"stop","id":-1}',
+      '@nix {"action":"msg","level":"0","msg":7}',
+      '@nix {"action":"msg","level":0}',
+      '@nix {"action":"result","id":1,"type":105,"fields":["a","b"]}',
+      '@nix {"action":"start","id":99,"type":105,"fields":[null,"", 1, 1]}',
+      "@nix \"a string\"",
+    ];
+    const isRecord = (line: string) => {
+      try {
+        const value: unknown = JSON.parse(line.slice(5));
+        return line.startsWith("@nix ") && typeof value === "object" && value !== null && !Array.isArray(value);
+      } catch {
+        return false;
+      }
+    };
+    for (const [name, exitCode] of [["pass.jsonl", 0], ["fail.jsonl", 1], ["dependency-failure.jsonl", 1], ["eval-error.jsonl", 1]] as const) {
+      const clean = replay(name, exitCode);
+      const recorded = readFileSync(path.join(FIXTURES, name), "utf8").split("\n");
+      recorded.pop();
+      const parser = new InternalJsonParser({ now: () => 1_000 });
+      // All of it before nix says anything (where an error would be taken for an eval error), then one between every two lines.
+      const events: ParserEvent[] = junk.flatMap((line) => parser.push(line));
+      recorded.forEach((line, i) => {
+        events.push(...parser.push(junk[i % junk.length]!));
+        events.push(...parser.push(line));
+      });
+      events.push(...parser.finish(exitCode));
+      expect(parser.snapshot(), name).toEqual(clean.snapshot);
+      const passedThrough = events.flatMap((e) => (e.type === "log" && e.drvPath === null ? [e.line] : []));
+      const plainJunk = junk.filter((line) => !isRecord(line));
+      for (const line of plainJunk) expect(passedThrough, name).toContain(line);
+      expect(events.some((e) => e.type === "log" && e.line === "spoofed line"), name).toBe(false);
+    }
+  });
+
   it("ignores unknown actions, activity types, result types and ill-typed fields", () => {
     const parser = new InternalJsonParser();
     const events = feed(parser, [
