@@ -3,9 +3,10 @@ import type { StandInPullRequest } from "./types";
 /**
  * `POST /graphql`. Operations are dispatched on the first top-level field of the document
  * (`enqueuePullRequest`, `enablePullRequestAutoMerge`, `repository`, …). Each operation the app
- * uses gets a resolver in `RESOLVERS`; anything else is answered the way GitHub answers a
- * field it does not know: HTTP 200 with an `errors` array, which `octokit.graphql` throws as a
- * GraphqlResponseError.
+ * uses gets a resolver (the stand-in passes them to `answerGraphql`); anything else is answered
+ * the way GitHub answers a field it does not know: HTTP 200 with an `errors` array, which
+ * `octokit.graphql` throws as a GraphqlResponseError. This is not a GraphQL engine: resolvers
+ * read their arguments with `graphqlArgument` and answer the fields the app selects.
  */
 export interface GraphqlContext {
   repo: string;
@@ -30,8 +31,6 @@ export interface GraphqlError {
 export type GraphqlResponse = { data: Record<string, unknown> | null; errors?: GraphqlError[] } | { errors: GraphqlError[] };
 
 export type GraphqlResolver = (request: GraphqlRequest, context: GraphqlContext) => Promise<GraphqlResponse>;
-
-const RESOLVERS: Record<string, GraphqlResolver> = {};
 
 export type GraphqlParseResult = { ok: true; request: GraphqlRequest } | { ok: false; status: number; body: unknown };
 
@@ -66,11 +65,31 @@ export function parseGraphqlBody(raw: string): GraphqlParseResult {
   };
 }
 
-export async function answerGraphql(request: GraphqlRequest, context: GraphqlContext): Promise<GraphqlResponse> {
+/**
+ * The value of argument `name` anywhere in the document: a `$variable` (looked up in the
+ * variables), a "string", a number, or an enum/boolean literal. Undefined when it is not there.
+ */
+export function graphqlArgument(request: GraphqlRequest, name: string): unknown {
+  const withoutComments = request.query.replace(/#[^\n]*/g, "");
+  const pattern = new RegExp(`[({,\\s]${name}\\s*:\\s*(?:\\$(\\w+)|"((?:[^"\\\\]|\\\\.)*)"|(-?\\d+)\\b|([A-Za-z_]\\w*))`);
+  const match = pattern.exec(withoutComments);
+  if (!match) return undefined;
+  if (match[1] !== undefined) return request.variables[match[1]];
+  if (match[2] !== undefined) return JSON.parse(`"${match[2]}"`) as string;
+  if (match[3] !== undefined) return Number(match[3]);
+  const literal = match[4];
+  return literal === "true" ? true : literal === "false" ? false : literal === "null" ? null : literal;
+}
+
+export async function answerGraphql(
+  request: GraphqlRequest,
+  context: GraphqlContext,
+  resolvers: Record<string, GraphqlResolver> = {},
+): Promise<GraphqlResponse> {
   if (request.field === "") {
     return { errors: [{ message: "A query attribute must be specified and must be a string." }] };
   }
-  const resolver = RESOLVERS[request.field];
+  const resolver = resolvers[request.field];
   if (resolver) return resolver(request, context);
   const typeName = request.operationType === "mutation" ? "Mutation" : "Query";
   return {

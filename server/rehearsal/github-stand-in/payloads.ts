@@ -1,6 +1,13 @@
 import { createHash } from "node:crypto";
 import type { ChangedFile, CommitRecord, PullRequestRefs } from "./git";
-import type { StandInPullRequest } from "./types";
+import type {
+  AuthorAssociation,
+  CheckState,
+  StandInComment,
+  StandInMergeState,
+  StandInPullRequest,
+  StandInReviewRecord,
+} from "./types";
 
 /**
  * GitHub's REST JSON shapes (as documented for pulls.get, pulls.listFiles, pulls.listCommits,
@@ -21,7 +28,7 @@ function nodeId(prefix: string, seed: string): string {
   return `${prefix}_kwDO${Buffer.from(seed).toString("base64url")}`;
 }
 
-function userJson(ctx: PayloadContext, login: string, type: "User" | "Organization" = "User") {
+export function userJson(ctx: PayloadContext, login: string, type: "User" | "Organization" = "User") {
   const id = numericId(`user:${login}`);
   return {
     login,
@@ -35,7 +42,7 @@ function userJson(ctx: PayloadContext, login: string, type: "User" | "Organizati
   };
 }
 
-function repoJson(ctx: PayloadContext, fullName: string, fork: boolean) {
+export function repoJson(ctx: PayloadContext, fullName: string, fork: boolean) {
   const [owner = "", name = ""] = fullName.split("/");
   return {
     id: numericId(`repo:${fullName}`),
@@ -60,12 +67,25 @@ export interface PullRequestStats {
   changedFiles: number;
 }
 
+/** The GraphQL id GitHub gives a PR (what `enqueuePullRequest` takes as `pullRequestId`). */
+export function pullRequestNodeId(repo: string, number: number): string {
+  return nodeId("PR", `${repo}#${number}`);
+}
+
+export function parsePullRequestNodeId(id: string): { repo: string; number: number } | null {
+  const match = /^PR_kwDO([A-Za-z0-9_-]+)$/.exec(id);
+  if (!match?.[1]) return null;
+  const seed = /^(.+)#(\d+)$/.exec(Buffer.from(match[1], "base64url").toString("utf8"));
+  return seed?.[1] && seed[2] ? { repo: seed[1], number: Number(seed[2]) } : null;
+}
+
 export function pullRequestJson(
   ctx: PayloadContext,
   pr: StandInPullRequest,
   refs: PullRequestRefs,
   stats: PullRequestStats,
   times: { createdAt: string; updatedAt: string },
+  merging?: StandInMergeState,
 ) {
   const baseRef = pr.baseRef ?? "master";
   const merged = pr.merged ?? false;
@@ -84,7 +104,7 @@ export function pullRequestJson(
   return {
     url: `${apiBase}/pulls/${pr.number}`,
     id: numericId(`pr:${ctx.repo}#${pr.number}`),
-    node_id: nodeId("PR", `${ctx.repo}#${pr.number}`),
+    node_id: pullRequestNodeId(ctx.repo, pr.number),
     html_url: `${webBase}/pull/${pr.number}`,
     diff_url: `${webBase}/pull/${pr.number}.diff`,
     patch_url: `${webBase}/pull/${pr.number}.patch`,
@@ -135,13 +155,15 @@ export function pullRequestJson(
       repo: repoJson(ctx, ctx.repo, false),
     },
     author_association: "CONTRIBUTOR",
-    auto_merge: null,
+    auto_merge: merging?.autoMerge
+      ? { enabled_by: userJson(ctx, merging.autoMerge.enabledBy), merge_method: "merge", commit_title: null, commit_message: null }
+      : null,
     draft,
     merged,
     mergeable,
     rebaseable: mergeable,
     mergeable_state: mergeableState,
-    merged_by: null,
+    merged_by: merged && merging?.mergedBy ? userJson(ctx, merging.mergedBy) : null,
     comments: 0,
     review_comments: 0,
     maintainer_can_modify: true,
@@ -289,5 +311,92 @@ export function artifactJson(
       head_branch: `pr-${pr.number}`,
       head_sha: refs.headSha,
     },
+  };
+}
+
+export function reviewJson(ctx: PayloadContext, prNumber: number, review: StandInReviewRecord, commitId: string, association: AuthorAssociation) {
+  const apiBase = `${ctx.apiUrl}/repos/${ctx.repo}`;
+  return {
+    id: review.id,
+    node_id: nodeId("PRR", String(review.id)),
+    user: userJson(ctx, review.user),
+    body: review.body ?? "",
+    state: review.state,
+    html_url: `${WEB_URL}/${ctx.repo}/pull/${prNumber}#pullrequestreview-${review.id}`,
+    pull_request_url: `${apiBase}/pulls/${prNumber}`,
+    author_association: association,
+    submitted_at: review.submittedAt,
+    commit_id: commitId,
+  };
+}
+
+export function commentJson(ctx: PayloadContext, comment: StandInComment, association: AuthorAssociation) {
+  const apiBase = `${ctx.apiUrl}/repos/${ctx.repo}`;
+  return {
+    id: comment.id,
+    node_id: nodeId("IC", String(comment.id)),
+    url: `${apiBase}/issues/comments/${comment.id}`,
+    html_url: `${WEB_URL}/${ctx.repo}/pull/${comment.prNumber}#issuecomment-${comment.id}`,
+    issue_url: `${apiBase}/issues/${comment.prNumber}`,
+    body: comment.body,
+    user: userJson(ctx, comment.user),
+    created_at: comment.createdAt,
+    updated_at: comment.updatedAt,
+    author_association: association,
+  };
+}
+
+/** nixpkgs' required check is the GitHub Actions job "no PR failures" (app id 15368). */
+export const NO_PR_FAILURES = "no PR failures";
+
+export function checkRunJson(ctx: PayloadContext, prNumber: number, headSha: string, state: Exclude<CheckState, "missing">, at: string) {
+  const id = numericId(`check-run:${prNumber}:${headSha}`);
+  const completed = state !== "pending";
+  return {
+    id,
+    node_id: nodeId("CR", String(id)),
+    head_sha: headSha,
+    external_id: "",
+    url: `${ctx.apiUrl}/repos/${ctx.repo}/check-runs/${id}`,
+    html_url: `${WEB_URL}/${ctx.repo}/actions/runs/${runId(prNumber, 1)}/job/${id}`,
+    details_url: `${WEB_URL}/${ctx.repo}/actions/runs/${runId(prNumber, 1)}/job/${id}`,
+    status: completed ? "completed" : "in_progress",
+    conclusion: completed ? state : null,
+    started_at: at,
+    completed_at: completed ? at : null,
+    output: { title: null, summary: null, text: null, annotations_count: 0 },
+    name: NO_PR_FAILURES,
+    check_suite: { id: numericId(`check-suite:${prNumber}:${headSha}`) },
+    app: { id: 15368, slug: "github-actions", name: "GitHub Actions" },
+    pull_requests: [],
+  };
+}
+
+export function combinedStatusJson(ctx: PayloadContext, sha: string, state: CheckState, prNumber: number | null, at: string) {
+  const apiBase = `${ctx.apiUrl}/repos/${ctx.repo}`;
+  const statuses =
+    state === "missing" || prNumber === null
+      ? []
+      : [
+          {
+            id: numericId(`status:${sha}`),
+            node_id: nodeId("SC", sha),
+            state: state === "success" ? "success" : state === "failure" ? "failure" : "pending",
+            description: state === "success" ? "All PR checks passed" : state === "failure" ? "Some PR checks failed" : "Waiting for checks",
+            target_url: `${WEB_URL}/${ctx.repo}/actions/runs/${runId(prNumber, 1)}`,
+            context: NO_PR_FAILURES,
+            created_at: at,
+            updated_at: at,
+          },
+        ];
+  return {
+    // GitHub reports "pending" for a commit without any status.
+    state: statuses[0]?.state ?? "pending",
+    statuses,
+    sha,
+    total_count: statuses.length,
+    repository: repoJson(ctx, ctx.repo, false),
+    commit_url: `${apiBase}/commits/${sha}`,
+    url: `${apiBase}/commits/${sha}/status`,
   };
 }
