@@ -55,6 +55,7 @@ const schema = z.object({
   NIXPKGS_DIR: z.string().min(1).optional(),
   GITHUB_API_URL: httpUrl.default("https://api.github.com"),
   GITHUB_TOKEN: optionalSecret,
+  REDIS_URL: z.string().regex(/^rediss?:\/\/.+/, "a redis://host:6379 URL").optional(),
   OWNCAST_URL: httpUrl.optional(),
   OWNCAST_ACCESS_TOKEN: optionalSecret,
   OWNCAST_WEBHOOK_SECRET: optionalSecret,
@@ -110,6 +111,8 @@ export interface Config {
   worktreesDir: string;
   githubApiUrl: string;
   githubToken: string | null;
+  /** Several web processes share Socket.IO events through Redis (PostgreSQL required then). */
+  redisUrl: string | null;
   owncastUrl: string | null;
   owncastAccessToken: string | null;
   owncastWebhookSecret: string | null;
@@ -169,6 +172,11 @@ export function loadConfig(overrides: Env = {}, base: Env = process.env): Config
     );
   }
   const e = parsed.data;
+  if (e.REDIS_URL && !/^postgres(ql)?:\/\//.test(e.DATABASE_URL)) {
+    throw new ConfigError([
+      `REDIS_URL=${JSON.stringify(e.REDIS_URL)}: several processes need a shared database; set DATABASE_URL=postgres://… (SQLite is one process only)`,
+    ]);
+  }
   if (e.OWNCAST_POLL && !(e.OWNCAST_URL && e.OWNCAST_ACCESS_TOKEN)) {
     throw new ConfigError([
       `OWNCAST_POLL=${JSON.stringify(env.OWNCAST_POLL)}: polling needs OWNCAST_URL and an OWNCAST_ACCESS_TOKEN with HAS_ADMIN_ACCESS`,
@@ -195,6 +203,7 @@ export function loadConfig(overrides: Env = {}, base: Env = process.env): Config
     worktreesDir: path.join(path.dirname(nixpkgsDir), "worktrees"),
     githubApiUrl: e.GITHUB_API_URL.replace(/\/$/, ""),
     githubToken: e.GITHUB_TOKEN ?? null,
+    redisUrl: e.REDIS_URL ?? null,
     owncastUrl: e.OWNCAST_URL?.replace(/\/$/, "") ?? null,
     owncastAccessToken: e.OWNCAST_ACCESS_TOKEN ?? null,
     owncastWebhookSecret: e.OWNCAST_WEBHOOK_SECRET ?? null,

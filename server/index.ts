@@ -18,6 +18,7 @@ import type { ShowSnapshot } from "./show/views";
 import { SubmissionLimiter } from "./intake/rate-limit";
 import { setAppContext, type AppContext } from "./context";
 import { createRealtime, SOCKET_PATH } from "./realtime/socket-server";
+import { connectRedisAdapter } from "./realtime/redis-adapter";
 import { createLogger } from "./logger";
 import { createChat } from "./chat";
 import { HOST_COOKIE, cookieFrom, readSessionCookie } from "./show/host-auth";
@@ -145,7 +146,8 @@ export async function startShow({ config, dev = false, github, web = true }: Sta
   await app?.prepare();
   const handleNext = app?.getRequestHandler() ?? notFound;
   const upgradeNext = app?.getUpgradeHandler() ?? ((_req: unknown, socket: Duplex) => socket.destroy());
-  const realtime = createRealtime({ events, logs, snapshot, isHost: (cookie) => readSessionCookie(config.sessionSecret, cookieFrom(cookie, HOST_COOKIE)) !== null });
+  const redis = config.redisUrl ? await connectRedisAdapter(config.redisUrl) : null;
+  const realtime = createRealtime({ events, logs, snapshot, adapter: redis?.adapter, isHost: (cookie) => readSessionCookie(config.sessionSecret, cookieFrom(cookie, HOST_COOKIE)) !== null });
 
   const server: HttpServer = createServer((req, res) => {
     if (req.url?.startsWith(SOCKET_PATH)) return realtime.handleRequest(req, res);
@@ -172,6 +174,7 @@ export async function startShow({ config, dev = false, github, web = true }: Sta
       await builds.shutdown();
       detachGame();
       await realtime.close();
+      await redis?.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await app?.close?.();

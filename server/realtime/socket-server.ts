@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { Server as Engine } from "engine.io";
-import { Server, type Socket } from "socket.io";
+import { Server, type ServerOptions, type Socket } from "socket.io";
 import { z } from "zod";
 import type { LogStore } from "../builds/log-store";
 import type { ShowEvents } from "../show/show-events";
@@ -57,10 +57,20 @@ export function createRealtime(deps: {
   snapshot: (opts: { host: boolean }) => Promise<ShowSnapshot>;
   /** Whether a handshake's Cookie header carries a valid host session. */
   isHost: (cookieHeader: string | undefined) => boolean;
+  /** A cluster adapter (Redis Streams) when several processes serve the show. */
+  adapter?: ServerOptions["adapter"];
 }): Realtime {
   // Clients only send small requests; a large buffer would only help an attacker.
   const engine = new Engine({ maxHttpBufferSize: 16 * 1024, pingInterval: 10_000, pingTimeout: 8_000 });
-  const io = new Server<ClientToServerEvents, ServerToClientEvents>({ serveClient: false });
+  const io = new Server<ClientToServerEvents, ServerToClientEvents>({
+    serveClient: false,
+    // With Redis Streams, a socket that comes back within two minutes gets the events it missed
+    // from the stream itself. The in-memory adapter would keep every broadcast packet in this
+    // process's memory for that long, so a single process relies on snapshots and seq backfill.
+    ...(deps.adapter
+      ? { adapter: deps.adapter, connectionStateRecovery: { maxDisconnectionDuration: 2 * 60_000, skipMiddlewares: false } }
+      : {}),
+  });
   io.bind(engine);
 
   io.use((socket, next) => {

@@ -58,6 +58,12 @@ describe("config", () => {
     expect(() => load({ [name]: value })).toThrow(message);
   });
 
+  it("needs PostgreSQL when several processes share Redis", () => {
+    expect(() => load({ REDIS_URL: "redis://127.0.0.1:6379" })).toThrow(/REDIS_URL=.*set DATABASE_URL=postgres/);
+    expect(load({ REDIS_URL: "redis://127.0.0.1:6379", DATABASE_URL: "postgres://a@b/c" }).redisUrl).toBe("redis://127.0.0.1:6379");
+    expect(() => load({ OWNCAST_POLL: "true" })).toThrow(/OWNCAST_POLL=.*needs OWNCAST_URL/);
+  });
+
   it("lists every bad variable at once", () => {
     try {
       load({ PORT: "x", MAX_PARALLEL_BUILDS: "-1" });
