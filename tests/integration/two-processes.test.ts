@@ -40,7 +40,7 @@ interface ShowProcess {
 async function startProcess(env: Record<string, string>): Promise<ShowProcess> {
   const child = spawn(process.execPath, ["--import", "tsx", "tests/helpers/show-process.ts"], {
     cwd: PROJECT_ROOT,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", ...env },
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", NODE_ENV: "production", ...env },
     stdio: ["pipe", "pipe", "inherit"],
   });
   const lines = createInterface({ input: child.stdout! });
