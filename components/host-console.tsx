@@ -3,6 +3,7 @@
 import { useCallback, useEffect, useState } from "react";
 import { FINISHED_BUILD_STATUSES, type QueueItemView, type ShowStatus } from "@/server/show/views";
 import { postJson } from "./post-json";
+import { MergePanel } from "./merge-panel";
 import { StatusBadge } from "./status-badge";
 import { shortSha } from "./format";
 import { showSocket, useShow } from "./use-show";
@@ -354,6 +355,8 @@ export function HostConsole() {
         </ol>
         <ResetShow act={act} />
       </section>
+
+      <MergePanel csrfToken={session.csrfToken} />
     </main>
   );
 }

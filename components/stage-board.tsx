@@ -9,6 +9,7 @@ import { JoinPanel } from "./join-panel";
 import { Podium } from "./podium";
 import { BigMoment, useBigMoments } from "./big-moment";
 import { SoundToggle, useStageSound } from "./stage-sound";
+import { MergeCelebration } from "./merge-celebration";
 
 function useNow(intervalMs = 1000): number {
   const [now, setNow] = useState(() => Date.now());
@@ -241,6 +242,7 @@ export function StageBoard({ overlay = false }: { overlay?: boolean }) {
         </div>
       )}
       <BigMoment moment={moments[0] ?? null} />
+      <MergeCelebration />
       <SoundToggle sound={sound} muted={snapshot?.show.muted ?? false} />
     </main>
   );

@@ -55,6 +55,9 @@ const schema = z.object({
   NIXPKGS_DIR: z.string().min(1).optional(),
   GITHUB_API_URL: httpUrl.default("https://api.github.com"),
   GITHUB_TOKEN: optionalSecret,
+  GITHUB_URL: httpUrl.default("https://github.com"),
+  GITHUB_OAUTH_CLIENT_ID: optionalSecret,
+  GITHUB_MAINTAINER_TOKEN: optionalSecret,
   REDIS_URL: z.string().regex(/^rediss?:\/\/.+/, "a redis://host:6379 URL").optional(),
   OWNCAST_URL: httpUrl.optional(),
   OWNCAST_ACCESS_TOKEN: optionalSecret,
@@ -111,6 +114,11 @@ export interface Config {
   worktreesDir: string;
   githubApiUrl: string;
   githubToken: string | null;
+  /** The web host of the OAuth device flow (the stand-in serves both in rehearsal). */
+  githubUrl: string;
+  githubOauthClientId: string | null;
+  /** One maintainer's token from the environment, usable from every host console. */
+  githubMaintainerToken: string | null;
   /** Several web processes share Socket.IO events through Redis (PostgreSQL required then). */
   redisUrl: string | null;
   owncastUrl: string | null;
@@ -203,6 +211,9 @@ export function loadConfig(overrides: Env = {}, base: Env = process.env): Config
     worktreesDir: path.join(path.dirname(nixpkgsDir), "worktrees"),
     githubApiUrl: e.GITHUB_API_URL.replace(/\/$/, ""),
     githubToken: e.GITHUB_TOKEN ?? null,
+    githubUrl: e.GITHUB_URL.replace(/\/$/, ""),
+    githubOauthClientId: e.GITHUB_OAUTH_CLIENT_ID ?? null,
+    githubMaintainerToken: e.GITHUB_MAINTAINER_TOKEN ?? null,
     redisUrl: e.REDIS_URL ?? null,
     owncastUrl: e.OWNCAST_URL?.replace(/\/$/, "") ?? null,
     owncastAccessToken: e.OWNCAST_ACCESS_TOKEN ?? null,

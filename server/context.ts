@@ -8,6 +8,7 @@ import type { ShowEvents } from "./show/show-events";
 import type { ShowSnapshot } from "./show/views";
 import type { ShowSettingsStore } from "./show/show-settings";
 import type { Chat } from "./chat";
+import type { MergeService } from "./merge/merge-service";
 
 /**
  * What route handlers reach. The custom server (server/index.ts) builds it once; Next bundles the
@@ -24,6 +25,7 @@ export interface AppContext {
   builds: BuildService;
   settings: ShowSettingsStore;
   chat: Chat;
+  merge: MergeService;
   snapshot(opts?: { host?: boolean }): Promise<ShowSnapshot>;
 }
 

@@ -4,7 +4,7 @@ import path from "node:path";
 import { PROJECT_ROOT } from "./config";
 
 // Everything `next build` reads that a developer edits.
-const INPUTS = ["app", "components", "server/realtime/socket-events.ts", "server/show/views.ts", "next.config.js", "postcss.config.mjs", "package-lock.json", "tsconfig.json"];
+const INPUTS = ["app", "components", "server/realtime/socket-events.ts", "server/show/views.ts", "server/merge/views.ts", "server/merge/requests.ts", "server/merge/merge-context.ts", "next.config.js", "postcss.config.mjs", "package-lock.json", "tsconfig.json"];
 
 function newestMtime(p: string): number {
   if (!existsSync(p)) return 0;

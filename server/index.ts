@@ -21,6 +21,7 @@ import { createRealtime, SOCKET_PATH } from "./realtime/socket-server";
 import { connectRedisAdapter } from "./realtime/redis-adapter";
 import { createLogger } from "./logger";
 import { createChat } from "./chat";
+import { createMergeService } from "./merge/merge-service";
 import { HOST_COOKIE, cookieFrom, readSessionCookie } from "./show/host-auth";
 import { CLIENT_IP_HEADER } from "./http/client-ip";
 
@@ -106,6 +107,23 @@ export async function startShow({ config, dev = false, github, web = true }: Sta
     },
   });
 
+  const merge = createMergeService({
+    db,
+    events,
+    builds,
+    logs,
+    github: {
+      apiUrl: config.githubApiUrl,
+      webUrl: config.githubUrl,
+      repo: config.nixpkgsRepo,
+      clientId: config.githubOauthClientId,
+      envToken: config.githubMaintainerToken,
+    },
+  });
+  events.on("merge-updated", (v) => {
+    if (v.state === "merged") void publicLeaderboard(db, 10).then((top) => events.emit("scores-changed", top));
+  });
+
   let version = 0;
   const bump = () => {
     version += 1;
@@ -114,6 +132,7 @@ export async function startShow({ config, dev = false, github, web = true }: Sta
   events.on("build-updated", bump);
   events.on("settings-changed", bump);
   events.on("scores-changed", bump);
+  events.on("merge-updated", bump);
   const detachGame = attachGame({ db, events }, builds);
   const snapshot = async (opts: { host?: boolean } = {}): Promise<ShowSnapshot> => {
     const s = await settings.get();
@@ -136,11 +155,13 @@ export async function startShow({ config, dev = false, github, web = true }: Sta
     intake,
     settings,
     chat,
+    merge,
     builds,
     snapshot,
   };
   setAppContext(context);
   chat.start();
+  await merge.resume();
 
   const app = web ? next({ dev, dir: PROJECT_ROOT, hostname: "localhost", port: config.port }) : null;
   await app?.prepare();
@@ -170,6 +191,7 @@ export async function startShow({ config, dev = false, github, web = true }: Sta
   let closing: Promise<void> | null = null;
   const close = () =>
     (closing ??= (async () => {
+      await merge.close();
       await chat.stop();
       await builds.shutdown();
       detachGame();

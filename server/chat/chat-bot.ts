@@ -1,3 +1,5 @@
+import type { MergeView } from "../merge/views";
+import { mergeAnnouncement } from "../merge/announcement";
 import type { createLogger } from "../logger";
 import type { ShowEvents } from "../show/show-events";
 import type { BuildView } from "../show/views";
@@ -148,6 +150,14 @@ export function announceVerdicts(opts: VerdictAnnouncerOptions): () => void {
         .catch((error: unknown) => opts.log.error({ err: error, buildId: build.id }, "could not announce a verdict in chat")),
     );
   };
+  // A merge is news for the whole chat, not only for the viewers who sent the PR.
+  const onMerge = (view: MergeView) => {
+    if (view.state === "merged" && opts.bot.enabled) opts.bot.say(mergeAnnouncement(view));
+  };
   opts.events.on("build-updated", onBuild);
-  return () => opts.events.off("build-updated", onBuild);
+  opts.events.on("merge-updated", onMerge);
+  return () => {
+    opts.events.off("build-updated", onBuild);
+    opts.events.off("merge-updated", onMerge);
+  };
 }

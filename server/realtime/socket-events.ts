@@ -1,3 +1,4 @@
+import type { MergeView } from "../merge/views";
 import type { BuildView, LeaderView, LogChunk, LogLine, QueueItemView, ShowSnapshot, ShowStatus } from "../show/views";
 
 /** The typed Socket.IO event maps, used by the server and by every client page. */
@@ -8,6 +9,7 @@ export interface ServerToClientEvents {
   log: (chunk: LogChunk) => void;
   show: (status: ShowStatus) => void;
   leaderboard: (top: LeaderView[]) => void;
+  merge: (view: MergeView) => void;
 }
 
 export interface ClientToServerEvents {

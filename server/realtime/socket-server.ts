@@ -4,6 +4,7 @@ import { Server as Engine } from "engine.io";
 import { Server, type ServerOptions, type Socket } from "socket.io";
 import { z } from "zod";
 import type { LogStore } from "../builds/log-store";
+import type { MergeView } from "../merge/views";
 import type { ShowEvents } from "../show/show-events";
 import type { BuildView, LeaderView, LogLine, QueueItemView, ShowSnapshot, ShowStatus } from "../show/views";
 import {
@@ -138,6 +139,7 @@ export function createRealtime(deps: {
   };
   const onSettings = (status: ShowStatus) => io.emit("show", status);
   const onScores = (top: LeaderView[]) => io.emit("leaderboard", top);
+  const onMerge = (view: MergeView) => io.emit("merge", view);
   const onReset = () => {
     void io.fetchSockets().then((sockets) => {
       for (const s of sockets) void deps.snapshot({ host: Boolean(s.data?.host) }).then((snap) => s.emit("snapshot", snap));
@@ -149,6 +151,7 @@ export function createRealtime(deps: {
   deps.events.on("settings-changed", onSettings);
   deps.events.on("scores-changed", onScores);
   deps.events.on("show-reset", onReset);
+  deps.events.on("merge-updated", onMerge);
 
   return {
     io,
@@ -161,6 +164,7 @@ export function createRealtime(deps: {
       deps.events.off("settings-changed", onSettings);
       deps.events.off("scores-changed", onScores);
       deps.events.off("show-reset", onReset);
+      deps.events.off("merge-updated", onMerge);
       if (logTimer) clearTimeout(logTimer);
       if (buildTimer) clearTimeout(buildTimer);
       flushLogs();

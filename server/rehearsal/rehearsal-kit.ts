@@ -78,6 +78,8 @@ export async function startRehearsalKit(opts: RehearsalOptions): Promise<Rehears
       NIXPKGS_GIT_URL: mini.gitUrl,
       NIXPKGS_DIR: path.join(opts.dir, "nixpkgs"),
       GITHUB_API_URL: github.url,
+      GITHUB_URL: github.webUrl,
+      GITHUB_OAUTH_CLIENT_ID: "rehearsal-oauth-app",
       GITHUB_TOKEN: REHEARSAL_GITHUB_TOKEN,
       NIX_SYSTEMS: opts.system,
       // Offline: build everything locally instead of asking cache.nixos.org.

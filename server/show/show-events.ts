@@ -1,5 +1,6 @@
 import { EventEmitter } from "node:events";
 import type { BuildView, LeaderView, LogLine, QueueItemView, ShowStatus } from "./views";
+import type { MergeView } from "../merge/views";
 
 /**
  * Domain events. Services emit them; server/realtime subscribes and broadcasts. Nothing here knows
@@ -11,6 +12,7 @@ export interface ShowEventMap {
   "build-log": [{ buildId: number; line: LogLine }];
   "settings-changed": [ShowStatus];
   "scores-changed": [LeaderView[]];
+  "merge-updated": [MergeView];
   /** The show was reset: every screen reloads its snapshot. */
   "show-reset": [];
 }
