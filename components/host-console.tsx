@@ -4,6 +4,8 @@ import { useCallback, useEffect, useState } from "react";
 import { FINISHED_BUILD_STATUSES, type QueueItemView, type ShowStatus } from "@/server/show/views";
 import { postJson } from "./post-json";
 import { MergePanel } from "./merge-panel";
+import { PreflightPanel } from "./preflight-panel";
+import { ExportPanel } from "./export-panel";
 import { StatusBadge } from "./status-badge";
 import { shortSha } from "./format";
 import { showSocket, useShow } from "./use-show";
@@ -304,6 +306,7 @@ export function HostConsole() {
       )}
       {snapshot && <ShowSwitches show={snapshot.show} act={act} />}
       {snapshot && <RoundTimer endsAt={snapshot.show.roundEndsAt} act={act} />}
+      <PreflightPanel onUnauthorized={() => setSession({ signedIn: false })} />
 
       <section className="flex flex-col gap-2">
         <h2 className="text-lg font-semibold text-slate-300">Queue</h2>
@@ -353,6 +356,7 @@ export function HostConsole() {
             </li>
           ))}
         </ol>
+        <ExportPanel />
         <ResetShow act={act} />
       </section>
 

@@ -87,6 +87,9 @@ const schema = z.object({
   MAX_PARALLEL_BUILDS: positiveInt.max(64).default(3),
   BUILD_TIMEOUT_SECONDS: positiveInt.default(3600),
   MAX_BUILD_TARGETS: positiveInt.max(500).default(20),
+  DISK_BUDGET_GB: z.coerce.number().min(0).default(10),
+  WARM_CLONE_MAX_AGE_DAYS: positiveInt.default(3),
+  OWNCAST_ADMIN_PASSWORD: optionalSecret,
   CHECKOUT_MODE: z.enum(["merge", "head"]).default("merge"),
   ALLOWED_BRANCHES: z.string().default(DEFAULT_ALLOWED_BRANCHES.join(",")),
   MAX_REBUILDS: z.coerce.number().int().min(0).default(500),
@@ -139,6 +142,11 @@ export interface Config {
   maxParallelBuilds: number;
   buildTimeoutSeconds: number;
   maxBuildTargets: number;
+  /** Free space a fetch needs on the warm clone's disk; 0 turns the check off. */
+  diskBudgetGb: number;
+  warmCloneMaxAgeDays: number;
+  /** Lets the preflight list Owncast's webhooks (the admin API). */
+  owncastAdminPassword: string | null;
   checkoutMode: "merge" | "head";
   allowedBranches: string[];
   maxRebuilds: number;
@@ -231,6 +239,9 @@ export function loadConfig(overrides: Env = {}, base: Env = process.env): Config
     maxParallelBuilds: e.MAX_PARALLEL_BUILDS,
     buildTimeoutSeconds: e.BUILD_TIMEOUT_SECONDS,
     maxBuildTargets: e.MAX_BUILD_TARGETS,
+    diskBudgetGb: e.DISK_BUDGET_GB,
+    warmCloneMaxAgeDays: e.WARM_CLONE_MAX_AGE_DAYS,
+    owncastAdminPassword: e.OWNCAST_ADMIN_PASSWORD ?? null,
     checkoutMode: e.CHECKOUT_MODE,
     allowedBranches: e.ALLOWED_BRANCHES.split(",").map((b) => b.trim()).filter(Boolean),
     maxRebuilds: e.MAX_REBUILDS,

@@ -9,6 +9,7 @@ import type { ShowSnapshot } from "./show/views";
 import type { ShowSettingsStore } from "./show/show-settings";
 import type { Chat } from "./chat";
 import type { MergeService } from "./merge/merge-service";
+import type { RunHostPreflight } from "./preflight/host-preflight";
 
 /**
  * What route handlers reach. The custom server (server/index.ts) builds it once; Next bundles the
@@ -26,6 +27,7 @@ export interface AppContext {
   settings: ShowSettingsStore;
   chat: Chat;
   merge: MergeService;
+  preflight: RunHostPreflight;
   snapshot(opts?: { host?: boolean }): Promise<ShowSnapshot>;
 }
 

@@ -8,7 +8,6 @@ import { createDb } from "./db/client";
 import { migrateDatabase } from "./db/migrate";
 import { BuildService } from "./builds/build-service";
 import { LogStore } from "./builds/log-store";
-import { DEFAULT_DISK_BUDGET_GB } from "./workspace/disk-budget";
 import { createGitHubGateway, type GitHubGateway } from "./github/gateway";
 import { listQueue } from "./intake/intake.repo";
 import { ShowEvents } from "./show/show-events";
@@ -22,6 +21,7 @@ import { connectRedisAdapter } from "./realtime/redis-adapter";
 import { createLogger } from "./logger";
 import { createChat } from "./chat";
 import { createMergeService } from "./merge/merge-service";
+import { preflightDepsFromConfig, runPreflight } from "./preflight/run-preflight";
 import { HOST_COOKIE, cookieFrom, readSessionCookie } from "./show/host-auth";
 import { CLIENT_IP_HEADER } from "./http/client-ip";
 
@@ -76,8 +76,8 @@ export async function startShow({ config, dev = false, github, web = true }: Sta
       buildTimeoutSeconds: config.buildTimeoutSeconds,
       maxBuildTargets: config.maxBuildTargets,
       checkoutMode: config.checkoutMode,
+      diskBudgetGb: config.diskBudgetGb,
       reportsDir: path.join(config.varDir, "reports"),
-      diskBudgetGb: DEFAULT_DISK_BUDGET_GB,
     },
   });
   await builds.recover();
@@ -156,6 +156,8 @@ export async function startShow({ config, dev = false, github, web = true }: Sta
     settings,
     chat,
     merge,
+    preflight: () =>
+      runPreflight(preflightDepsFromConfig(config, { db, owncastAdminPassword: config.owncastAdminPassword, owncastPoll: config.owncastPoll })),
     builds,
     snapshot,
   };

@@ -8,6 +8,7 @@ export function GET() {
   return handle(async () => {
     const { db, config, github } = appContext();
     await countQueue(db);
-    return json({ ok: true, database: config.databaseProvider, githubAuthenticated: github.authenticated });
+    const { rss, heapUsed } = process.memoryUsage();
+    return json({ ok: true, database: config.databaseProvider, githubAuthenticated: github.authenticated, memory: { rss, heapUsed } });
   });
 }
