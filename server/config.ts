@@ -93,6 +93,7 @@ const schema = z.object({
   CHECKOUT_MODE: z.enum(["merge", "head"]).default("merge"),
   ALLOWED_BRANCHES: z.string().default(DEFAULT_ALLOWED_BRANCHES.join(",")),
   MAX_REBUILDS: z.coerce.number().int().min(0).default(500),
+  PR_FACTS_CACHE_SECONDS: z.coerce.number().min(0).default(30),
   RATE_LIMIT_DEVICE: bucketRule.prefault("5/60s"),
   // A venue puts hundreds of phones behind one NAT address: this limit only stops one machine
   // posing as many devices.
@@ -150,6 +151,8 @@ export interface Config {
   checkoutMode: "merge" | "head";
   allowedBranches: string[];
   maxRebuilds: number;
+  /** How long the intake reuses a PR's GitHub facts (builds and merges always ask afresh). */
+  prFactsCacheSeconds: number;
   rateLimits: { device: BucketRule; ip: BucketRule; global: BucketRule };
 }
 
@@ -245,6 +248,7 @@ export function loadConfig(overrides: Env = {}, base: Env = process.env): Config
     checkoutMode: e.CHECKOUT_MODE,
     allowedBranches: e.ALLOWED_BRANCHES.split(",").map((b) => b.trim()).filter(Boolean),
     maxRebuilds: e.MAX_REBUILDS,
+    prFactsCacheSeconds: e.PR_FACTS_CACHE_SECONDS,
     rateLimits: { device: e.RATE_LIMIT_DEVICE, ip: e.RATE_LIMIT_IP, global: e.RATE_LIMIT_GLOBAL },
   };
 }

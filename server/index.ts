@@ -9,6 +9,7 @@ import { migrateDatabase } from "./db/migrate";
 import { BuildService } from "./builds/build-service";
 import { LogStore } from "./builds/log-store";
 import { createGitHubGateway, type GitHubGateway } from "./github/gateway";
+import { cachePullRequestFacts } from "./github/pr-facts-cache";
 import { listQueue } from "./intake/intake.repo";
 import { ShowEvents } from "./show/show-events";
 import { ShowSettingsStore, publicStatus } from "./show/show-settings";
@@ -88,7 +89,8 @@ export async function startShow({ config, dev = false, github, web = true }: Sta
     db,
     events,
     repo: config.nixpkgsRepo,
-    fetchPullRequest: (n: number) => gateway.fetchPullRequest(n),
+    // Submissions name the same few PRs again and again: their facts are reused for a while.
+    fetchPullRequest: cachePullRequestFacts((n) => gateway.fetchPullRequest(n), { ttlMs: config.prFactsCacheSeconds * 1000 }),
     settings,
     limiter: new SubmissionLimiter(config.rateLimits),
     rules: { allowedBranches: config.allowedBranches, maxRebuilds: config.maxRebuilds },

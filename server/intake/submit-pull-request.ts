@@ -42,8 +42,19 @@ export interface SubmissionResult {
   warning: string | null;
 }
 
+// A burst of submissions re-reads and broadcasts the queue once, not once per submission.
+const QUEUE_COALESCE_MS = 50;
+const queueScheduled = new WeakSet<ShowEvents>();
+
 export async function emitQueue(deps: Pick<IntakeDeps, "db" | "events">): Promise<void> {
-  deps.events.emit("queue-changed", await listQueue(deps.db, { includeHidden: true }));
+  if (queueScheduled.has(deps.events)) return;
+  queueScheduled.add(deps.events);
+  setTimeout(() => {
+    queueScheduled.delete(deps.events);
+    listQueue(deps.db, { includeHidden: true })
+      .then((queue) => deps.events.emit("queue-changed", queue))
+      .catch(() => undefined); // the show is closing; the next snapshot has the queue
+  }, QUEUE_COALESCE_MS);
 }
 
 function rateLimited(limit: string, retryAfterMs: number): AppError {

@@ -47,7 +47,8 @@ function publicQueue(queue: QueueItemView[]): QueueItemView[] {
  * - Screens (projector, PR pages) get build status as it comes and may join log rooms, where lines
  *   are batched every LOG_BATCH_MS into one sequence-numbered chunk per build; a client that sees a
  *   gap asks for the missing lines (the log:subscribe ack, or HTTP).
- * - Phones never join log rooms and get build status at most every AUDIENCE_STATUS_MS.
+ * - Phones never join log rooms, get no build events (their page shows the queue) and get the
+ *   queue, whose states follow the builds, at most every AUDIENCE_STATUS_MS.
  * - Host sockets must carry a valid host session cookie, checked by middleware at the handshake;
  *   only they see entries waiting for approval.
  * Every (re)connection starts with a versioned snapshot.
@@ -120,22 +121,21 @@ export function createRealtime(deps: {
     logTimer ??= setTimeout(flushLogs, LOG_BATCH_MS);
   };
 
-  // Phones: the latest status of each build, coalesced.
-  const pendingBuilds = new Map<number, BuildView>();
-  let buildTimer: NodeJS.Timeout | null = null;
-  const flushBuilds = () => {
-    buildTimer = null;
-    for (const build of pendingBuilds.values()) io.to(AUDIENCE_ROOM).emit("build", build);
-    pendingBuilds.clear();
+  // Phones show the queue, not the builds: they get the queue's state (which follows the builds)
+  // coalesced to at most one update per AUDIENCE_STATUS_MS, and no build events at all.
+  let pendingQueue: QueueItemView[] | null = null;
+  let queueTimer: NodeJS.Timeout | null = null;
+  const flushQueue = () => {
+    queueTimer = null;
+    if (pendingQueue) io.to(AUDIENCE_ROOM).except(HOST_ROOM).emit("queue", publicQueue(pendingQueue));
+    pendingQueue = null;
   };
-  const onBuild = (build: BuildView) => {
-    io.except(AUDIENCE_ROOM).emit("build", build);
-    pendingBuilds.set(build.id, build);
-    buildTimer ??= setTimeout(flushBuilds, AUDIENCE_STATUS_MS);
-  };
+  const onBuild = (build: BuildView) => io.except(AUDIENCE_ROOM).emit("build", build);
   const onQueue = (queue: QueueItemView[]) => {
     io.to(HOST_ROOM).emit("queue", queue);
-    io.except(HOST_ROOM).emit("queue", publicQueue(queue));
+    io.except([HOST_ROOM, AUDIENCE_ROOM]).emit("queue", publicQueue(queue));
+    pendingQueue = queue;
+    queueTimer ??= setTimeout(flushQueue, AUDIENCE_STATUS_MS);
   };
   const onSettings = (status: ShowStatus) => io.emit("show", status);
   const onScores = (top: LeaderView[]) => io.emit("leaderboard", top);
@@ -166,7 +166,7 @@ export function createRealtime(deps: {
       deps.events.off("show-reset", onReset);
       deps.events.off("merge-updated", onMerge);
       if (logTimer) clearTimeout(logTimer);
-      if (buildTimer) clearTimeout(buildTimer);
+      if (queueTimer) clearTimeout(queueTimer);
       flushLogs();
       await io.close();
       engine.close();

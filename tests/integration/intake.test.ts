@@ -14,7 +14,8 @@ let h: ShowHarness;
 let original: StandInPullRequest[];
 
 beforeAll(async () => {
-  h = await startHarness({ env: { RATE_LIMIT_DEVICE: "3/60s" } });
+  // Facts change between tests here: no reuse of GitHub's answers.
+  h = await startHarness({ env: { RATE_LIMIT_DEVICE: "3/60s", PR_FACTS_CACHE_SECONDS: "0" } });
   original = standInPullRequests(h.kit.mini, h.show.context.config.nixSystems[0]!);
   // Base branches a PR may target; the stand-in reads base.sha from the upstream's refs.
   for (const branch of ["haskell-updates", "release-25.11"]) {

@@ -92,23 +92,24 @@ describe("realtime by role", () => {
     const stored = h.show.context.logs.read(build!.id, 1, 100_000);
     expect([...lines.values()].sort((a, b) => a.seq - b.seq)).toEqual(stored);
   });
-  it("keeps phones out of log rooms and sends them fewer build updates than screens", async () => {
+  it("keeps phones out of log rooms and away from build events; their queue follows the verdict", async () => {
     const phone = await connect({ role: "phone" });
     const screen = await connect({ role: "screen" });
     const refused = await phone.emitWithAck("log:subscribe", { buildId: 1, fromSeq: 1 });
     expect(refused).toEqual({ error: "Logs are on the projector and /pr pages, not on phones." });
 
-    const phoneUpdates: BuildView[] = [];
+    const phoneBuilds: BuildView[] = [];
+    const phoneQueues: ShowSnapshot["queue"][] = [];
     const screenUpdates: BuildView[] = [];
-    phone.on("build", (b) => phoneUpdates.push(b));
+    phone.on("build", (b) => phoneBuilds.push(b));
+    phone.on("queue", (q) => phoneQueues.push(q));
     screen.on("build", (b) => screenUpdates.push(b));
     await submitPullRequest(h.show.context.intake, { source: "web", text: "#400003" });
     await h.show.context.builds.startBuild(400003);
     await h.show.context.builds.idle();
-    await new Promise((r) => setTimeout(r, 700));
-    expect(phoneUpdates.at(-1)?.status).toBe("passed");
+    await until(() => phoneQueues.at(-1)?.find((q) => q.prNumber === 400003)?.state === "passed");
     expect(screenUpdates.at(-1)?.status).toBe("passed");
-    expect(phoneUpdates.length).toBeLessThan(screenUpdates.length);
+    expect(phoneBuilds).toEqual([]);
   });
 
 });

@@ -80,3 +80,27 @@ describe("the join URL", () => {
     expect(audienceBaseUrl(null, "127.0.0.1:4000")).toMatch(/:4000$/);
   });
 });
+
+describe("the intake's cache of PR facts", () => {
+  it("reuses facts within the TTL, shares one request between concurrent lookups, and asks again after", async () => {
+    const { cachePullRequestFacts } = await import("@/server/github/pr-facts-cache");
+    let now = 0;
+    let calls = 0;
+    const fetch = async (n: number) => {
+      calls += 1;
+      await new Promise((r) => setTimeout(r, 5));
+      return { number: n, calls } as never;
+    };
+    const cached = cachePullRequestFacts(fetch, { ttlMs: 30_000, now: () => now });
+    const [a, b] = await Promise.all([cached(1), cached(1)]);
+    expect(a).toBe(b);
+    expect(calls).toBe(1);
+    now = 29_999;
+    await cached(1);
+    expect(calls).toBe(1);
+    now = 30_000;
+    await cached(1);
+    expect(calls).toBe(2);
+    await expect(cachePullRequestFacts(async () => Promise.reject(new Error("down")), { ttlMs: 1000 })(1)).rejects.toThrow("down");
+  });
+});
