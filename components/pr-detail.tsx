@@ -3,7 +3,7 @@
 import { useEffect, useState } from "react";
 import type { BuildView } from "@/server/show/views";
 import { StatusBadge } from "./status-badge";
-import { elapsed, shortSha, stripAnsi } from "./format";
+import { elapsed, machineLabel, shortSha, stripAnsi } from "./format";
 import { LogViewer } from "./log-viewer";
 import { showSocket, useBuildLog } from "./use-show";
 
@@ -92,6 +92,7 @@ export function PrDetail({ prNumber }: { prNumber: number }) {
                 <span className="font-mono">{d.name}</span>
                 <StatusBadge status={d.state} />
                 {d.phase && <span className="text-slate-400">{d.phase}</span>}
+                {d.startedAt && <span className="text-slate-500">{d.drvPath.endsWith(".drv") ? "on" : "from"} {machineLabel(d.machine)}</span>}
                 {d.error && <span className="min-w-0 basis-full text-slate-400 [overflow-wrap:anywhere] md:basis-0 md:grow">{stripAnsi(d.error)}</span>}
               </li>
             ))}

@@ -3,7 +3,7 @@
 import { useEffect, useRef, useState } from "react";
 import { FINISHED_BUILD_STATUSES, type BuildView, type LeaderView, type QueueItemView } from "@/server/show/views";
 import { StatusBadge } from "./status-badge";
-import { elapsed, stripAnsi } from "./format";
+import { elapsed, machineLabel, stripAnsi } from "./format";
 import { useBuildLog, useShow } from "./use-show";
 import { JoinPanel } from "./join-panel";
 import { Podium } from "./podium";
@@ -79,6 +79,22 @@ function LastLines({ buildId }: { buildId: number }) {
   );
 }
 
+/** Where each running derivation builds: nix's build activity names the machine ("" = this box). */
+function BuildMachines({ build }: { build: BuildView }) {
+  const running = build.derivations.filter((d) => d.state === "running" && d.drvPath.endsWith(".drv"));
+  if (running.length === 0) return null;
+  return (
+    <ul data-testid={`stage-machines-${build.prNumber}`} className="flex flex-wrap gap-x-6 text-2xl text-slate-400">
+      {running.slice(0, 3).map((d) => (
+        <li key={d.drvPath} className="truncate">
+          {d.name} <span className="text-slate-500">on</span> <span className="font-semibold text-sky-200">{machineLabel(d.machine)}</span>
+        </li>
+      ))}
+      {running.length > 3 && <li>+ {running.length - 3} more</li>}
+    </ul>
+  );
+}
+
 function RunningBuild({ build, item, now }: { build: BuildView; item: QueueItemView | undefined; now: number }) {
   return (
     <article data-testid={`stage-build-${build.prNumber}`} className="flex flex-col gap-3 rounded-3xl bg-slate-900 p-6 ring-2 ring-amber-300/40">
@@ -99,6 +115,7 @@ function RunningBuild({ build, item, now }: { build: BuildView; item: QueueItemV
         </div>
       </div>
       <p className="text-2xl font-semibold text-amber-200">{build.currentPhase ? `⚙ ${build.currentPhase}` : " "}</p>
+      <BuildMachines build={build} />
       <Progress build={build} />
       <LastLines buildId={build.id} />
       <PredictionBar item={item} />

@@ -83,6 +83,7 @@ const schema = z.object({
       return systems;
     }),
   NIX_BUILDERS: z.string().optional(),
+  NIX_MAX_JOBS: z.coerce.number().int().min(0).optional(),
   NIX_SUBSTITUTERS: z.string().optional(),
   MAX_PARALLEL_BUILDS: positiveInt.max(64).default(3),
   BUILD_TIMEOUT_SECONDS: positiveInt.default(3600),
@@ -139,6 +140,8 @@ export interface Config {
   nixBin: string;
   nixSystems: string[];
   nixBuilders: string | null;
+  /** --max-jobs for nix; 0 builds nothing on the stage box, everything on NIX_BUILDERS. */
+  nixMaxJobs: number | null;
   nixSubstituters: string | null;
   maxParallelBuilds: number;
   buildTimeoutSeconds: number;
@@ -238,6 +241,7 @@ export function loadConfig(overrides: Env = {}, base: Env = process.env): Config
     nixBin: e.NIX_BIN,
     nixSystems: e.NIX_SYSTEMS,
     nixBuilders: e.NIX_BUILDERS?.trim() ? e.NIX_BUILDERS : null,
+    nixMaxJobs: e.NIX_MAX_JOBS ?? null,
     nixSubstituters: e.NIX_SUBSTITUTERS ?? null,
     maxParallelBuilds: e.MAX_PARALLEL_BUILDS,
     buildTimeoutSeconds: e.BUILD_TIMEOUT_SECONDS,

@@ -72,6 +72,7 @@ export async function startShow({ config, dev = false, github, web = true }: Sta
       nixBin: config.nixBin,
       nixSystems: config.nixSystems,
       nixBuilders: config.nixBuilders,
+      nixMaxJobs: config.nixMaxJobs,
       nixSubstituters: config.nixSubstituters,
       maxParallelBuilds: config.maxParallelBuilds,
       buildTimeoutSeconds: config.buildTimeoutSeconds,

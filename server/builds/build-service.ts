@@ -36,6 +36,8 @@ export interface BuildSettings {
   nixBin: string;
   nixSystems: string[];
   nixBuilders: string | null;
+  /** Passed as --max-jobs; 0 sends every derivation to NIX_BUILDERS. */
+  nixMaxJobs?: number | null;
   nixSubstituters: string | null;
   maxParallelBuilds: number;
   buildTimeoutSeconds: number;
@@ -139,6 +141,7 @@ export class BuildService {
     for (const pr of new Set(prs)) await setQueueState(this.deps.db, pr, "queued");
     try {
       await this.pool.clean();
+      this.pool.warmUp();
     } catch (error) {
       // A broken warm clone must not stop the show from starting; the first build says what is wrong.
       this.log.warn({ err: error }, "could not clean old worktrees and refs");
@@ -251,6 +254,7 @@ export class BuildService {
       if (!build.stop) this.stopBuild(build, { status: "interrupted", reason: SHUTDOWN_REASON });
     }
     await this.idle();
+    await this.pool.settled();
   }
 
   private stopBuild(build: ActiveBuild, stop: StopRequest): void {
@@ -330,6 +334,7 @@ export class BuildService {
         status: targets.length ? "queued" : "nothing-to-build",
       });
       await updateBuild(this.deps.db, id, {
+        ...(targets.length ? { status: "queued" as const } : {}),
         headSha: commits.headSha,
         baseSha: commits.baseSha,
         checkedOutSha: commits.checkedOutSha,
@@ -426,6 +431,7 @@ export class BuildService {
         attrs: buildable,
         system: build.view.system,
         builders: settings.nixBuilders ?? undefined,
+        maxJobs: settings.nixMaxJobs ?? undefined,
         timeoutMs: Math.max(1, deadline - Date.now()),
         nixBin: settings.nixBin,
         extraArgs,

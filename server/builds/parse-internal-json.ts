@@ -8,6 +8,11 @@
  * build activity of a requested derivation open until the whole command ends. So the parser
  * also reads the counters of the "builds" activity to settle a finished build as soon as the
  * counters make its verdict unambiguous, and corrects a verdict when a failure message names it.
+ *
+ * A build on a remote builder (`ssh-ng://`) is one build activity naming the machine, and inside
+ * it the builder's own activities, forwarded as they are: its "builds" counters and a second
+ * build activity for the same derivation with machine "" (local to the builder). Nix 2.8 gives
+ * them no parent, so they are recognised by arriving while the outer ones are still open.
  */
 
 export type DerivationState = "planned" | "running" | "built" | "substituted" | "failed" | "dependency-failed";
@@ -94,6 +99,8 @@ interface Entry {
   counted: "done" | "failed" | null;
   /** Its build activity stopped, but a failure nix counted may still turn out to be this one. */
   stopped: boolean;
+  /** The build activity that is running it, while one is open. */
+  openBuild: number | null;
 }
 
 interface Failure {
@@ -110,9 +117,13 @@ type NixRecord = Record<string, unknown>;
 export class InternalJsonParser {
   private readonly now: () => number;
   private readonly entries = new Map<string, Entry>();
-  /** Activity id → the derivation (or store path) it works on, for the activity types we follow. */
-  private readonly activities = new Map<number, { type: number; key: string }>();
-  private readonly buildsActivities = new Set<number>();
+  /**
+   * Activity id → the derivation (or store path) it works on, for the activity types we follow.
+   * `remote`: a remote builder's own build of a derivation this stream already builds there.
+   */
+  private readonly activities = new Map<number, { type: number; key: string; remote?: boolean }>();
+  /** Nix's "builds" activity while it is open; one starting meanwhile is a remote builder's. */
+  private buildsActivity: number | null = null;
   /** The last counters of nix's "builds" activity: [done, expected, running, failed]. */
   private progress: BuildTotals | null = null;
   private totals: BuildTotals = { done: 0, expected: 0, running: 0, failed: 0 };
@@ -223,11 +234,18 @@ export class InternalJsonParser {
     const malformed = (type === ACT_BUILD && !drvPath) || (type === ACT_SUBSTITUTE && typeof fields[0] !== "string");
     if (BUILDING_ACTIVITIES.has(type) && !malformed) this.buildingStarted = true;
     if (type === ACT_BUILDS) {
-      this.buildsActivities.add(id);
+      this.buildsActivity ??= id;
     } else if (type === ACT_BUILD) {
       if (!drvPath) return;
+      const running = this.entries.get(drvPath);
+      if (running && running.openBuild !== null && running.status.state === "running") {
+        // Its log lines and phases are this build's; its machine ("" there) and its stop are not.
+        this.activities.set(id, { type, key: drvPath, remote: true });
+        return;
+      }
       this.activities.set(id, { type, key: drvPath });
       const entry = this.entry(drvPath, "build");
+      entry.openBuild = id;
       const s = entry.status;
       s.machine = machine;
       s.startedAt = this.now();
@@ -250,10 +268,13 @@ export class InternalJsonParser {
 
   private onStop(r: NixRecord): void {
     if (typeof r.id !== "number") return;
+    if (r.id === this.buildsActivity) this.buildsActivity = null;
     const activity = this.activities.get(r.id);
     if (!activity) return;
     this.activities.delete(r.id);
+    if (activity.remote) return;
     const entry = this.entries.get(activity.key);
+    if (entry?.openBuild === r.id) entry.openBuild = null;
     if (!entry || entry.status.state !== "running") return;
     if (activity.type === ACT_SUBSTITUTE) {
       this.settle(entry, "substituted");
@@ -271,7 +292,7 @@ export class InternalJsonParser {
     const { id, type, fields } = r;
     if (typeof id !== "number" || typeof type !== "number" || !Array.isArray(fields)) return;
     if (type === RES_PROGRESS) {
-      if (this.buildsActivities.has(id)) this.onBuildsProgress(fields);
+      if (id === this.buildsActivity) this.onBuildsProgress(fields);
       return;
     }
     const key = this.activities.get(id)?.key ?? null;
@@ -404,6 +425,7 @@ export class InternalJsonParser {
         },
         counted: null,
         stopped: false,
+        openBuild: null,
       };
       this.entries.set(key, entry);
       if (kind === "build") this.counts.planned++;

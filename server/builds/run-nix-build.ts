@@ -21,6 +21,11 @@ export interface NixBuildRequest {
   system?: string;
   /** A NIX_BUILDERS value, passed as `--builders`. */
   builders?: string;
+  /**
+   * Passed as `--max-jobs`: how many builds nix runs on this machine at once. 0 sends every
+   * build to the `builders` (a derivation no builder can take then fails); absent: nix's setting.
+   */
+  maxJobs?: number;
   timeoutMs: number;
   /** How long nix gets to stop its builders after SIGTERM before the group gets SIGKILL. */
   killGraceMs?: number;
@@ -73,6 +78,9 @@ const PASSED_ENV = [
   "TZ",
   "TMPDIR",
   "SSH_AUTH_SOCK",
+  // Options for the ssh that reaches remote builders, e.g. "-p 2222": Nix 2.8 and Lix read no
+  // port from an ssh-ng:// URI (NixOS/nix#7044).
+  "NIX_SSHOPTS",
   "NIX_REMOTE",
   "NIX_CONF_DIR",
   "NIX_USER_CONF_FILES",
@@ -89,7 +97,7 @@ const PASSED_ENV = [
   "XDG_RUNTIME_DIR",
 ];
 
-type ArgsRequest = Pick<NixBuildRequest, "cwd" | "attrs" | "file" | "system" | "builders" | "extraArgs">;
+type ArgsRequest = Pick<NixBuildRequest, "cwd" | "attrs" | "file" | "system" | "builders" | "maxJobs" | "extraArgs">;
 
 export function nixBuildArgs(req: ArgsRequest): string[] {
   validate(req);
@@ -105,6 +113,7 @@ export function nixBuildArgs(req: ArgsRequest): string[] {
     ...restrictedEvalArgs(req.cwd),
     ...(req.system === undefined ? [] : ["--argstr", "system", req.system]),
     ...(req.builders === undefined ? [] : ["--builders", req.builders]),
+    ...(req.maxJobs === undefined ? [] : ["--max-jobs", String(req.maxJobs)]),
     ...(req.extraArgs ?? []),
     "--file",
     req.file ?? ".",
@@ -156,6 +165,9 @@ function validate(req: ArgsRequest): void {
   }
   if (req.system !== undefined && !SYSTEM.test(req.system)) {
     throw new AppError("bad_request", `"${req.system}" is not a nix system such as x86_64-linux.`);
+  }
+  if (req.maxJobs !== undefined && !(Number.isSafeInteger(req.maxJobs) && req.maxJobs >= 0)) {
+    throw new AppError("bad_request", `"${req.maxJobs}" is not a number of jobs such as 0 or 4.`);
   }
 }
 

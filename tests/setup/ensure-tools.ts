@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 const REQUIRED = [
   { pkg: "nix-bin", present: () => commandExists("nix") },
   { pkg: "chromium", present: () => existsSync("/usr/bin/chromium") },
+  { pkg: "openssh-server", present: () => existsSync("/usr/sbin/sshd") },
 ];
 
 function commandExists(cmd: string): boolean {

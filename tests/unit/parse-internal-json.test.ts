@@ -130,6 +130,37 @@ describe("replaying real nix streams", () => {
     expect(source.error).toMatch(/^hash mismatch in fixed-output derivation '.*-source-1\.0\.drv': specified: sha256-A+= got: sha256-\S+$/);
   });
 
+  it("remote: both builds show the ssh-ng builder that ran them, and hello is built once its output is back", () => {
+    // Recorded with --max-jobs 0 and one ssh-ng builder with one slot: broken fails there while
+    // hello waits for the machine, then hello builds there and is copied back.
+    const { events, snapshot } = replay("remote.jsonl", 1);
+    const machine = byName(snapshot.derivations, "hello-1.0").machine;
+    expect(machine).toMatch(/^ssh-ng:\/\/root@127\.0\.0\.1\?remote-store=\/\S+\/stores\/x86-64$/);
+    const broken = byName(snapshot.derivations, "broken-2.0");
+    expect(broken).toMatchObject({ state: "failed", phase: "buildPhase", exitCode: 1, machine });
+    expect(broken.errorLine).toBe("broken.c:3:12: error: expected ';' before '}' token");
+    const hello = byName(snapshot.derivations, "hello-1.0");
+    expect(hello).toMatchObject({ state: "built", phase: "installPhase", error: null });
+    expect(logsOf(events, hello.drvPath)).toEqual(["building hello", "compiling hello.c", "installing hello"]);
+    expect(snapshot.totals).toEqual({ done: 1, expected: 2, running: 0, failed: 1 });
+    // The builder's own build activity for the same derivation says machine "": on the projector
+    // the machine must never flicker back to "this machine".
+    const shown = events.flatMap((e) => (e.type === "derivation" && e.derivation.state !== "planned" ? [e.derivation.machine] : []));
+    expect(new Set(shown)).toEqual(new Set([machine]));
+    expect(statesOf(events, "hello-1.0")).toEqual(["running", "built"]);
+  });
+
+  it("remote: a build is not shown built before nix has copied its output back from the builder", () => {
+    const parser = new InternalJsonParser({ now: () => 1_000 });
+    const lines = readFileSync(path.join(FIXTURES, "remote.jsonl"), "utf8").split("\n");
+    const builtAt = lines.findIndex((line) =>
+      parser.push(line).some((e) => e.type === "derivation" && e.derivation.name === "hello-1.0" && e.derivation.state === "built"),
+    );
+    const copiedAt = lines.findIndex((line) => line.includes('"type":100') && line.includes("-hello-1.0'"));
+    expect(copiedAt).toBeGreaterThan(0);
+    expect(builtAt).toBeGreaterThan(copiedAt);
+  });
+
   it("messages arrive without ANSI codes", () => {
     const { events } = replay("fail.jsonl", 1);
     const errors = events.filter((e) => e.type === "message" && e.level === 0);
@@ -174,7 +205,8 @@ describe("lines that are not what they seem", () => {
         return false;
       }
     };
-    for (const [name, exitCode] of [["pass.jsonl", 0], ["fail.jsonl", 1], ["dependency-failure.jsonl", 1], ["eval-error.jsonl", 1]] as const) {
+    const streams = [["pass.jsonl", 0], ["fail.jsonl", 1], ["dependency-failure.jsonl", 1], ["eval-error.jsonl", 1], ["remote.jsonl", 1]] as const;
+    for (const [name, exitCode] of streams) {
       const clean = replay(name, exitCode);
       const recorded = readFileSync(path.join(FIXTURES, name), "utf8").split("\n");
       recorded.pop();
