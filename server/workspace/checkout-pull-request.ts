@@ -89,13 +89,25 @@ export async function checkoutPullRequest(opts: CheckoutPullRequestOptions): Pro
 /**
  * Moves `worktree` (a worktree of the warm clone, or a path where one may be created) to `sha`,
  * discarding whatever a previous build left in it. The commit must already be in the warm clone.
+ * `clean: false` skips removing untracked files, for a caller that knows there are none.
  */
-export async function checkoutWorktree(opts: { warmDir: string; worktree: string; sha: string }): Promise<{ reused: boolean }> {
+export async function checkoutWorktree(opts: { warmDir: string; worktree: string; sha: string; clean?: boolean }): Promise<{ reused: boolean }> {
   const warmDir = path.resolve(opts.warmDir);
   return withWarmCloneLock(warmDir, async () => {
-    const { reused } = await prepareWorktree(warmDir, path.resolve(opts.worktree), opts.sha);
+    const { reused } = await prepareWorktree(warmDir, path.resolve(opts.worktree), opts.sha, opts.clean ?? true);
     return { reused };
   });
+}
+
+/**
+ * Removes every untracked and ignored file from a worktree (what a build or a person left), then
+ * lets git refresh its index: entries written in the same second as the index are "racily clean"
+ * and make the next checkout read every such file again, which after a fresh `worktree add` of
+ * nixpkgs is most of them.
+ */
+export async function cleanWorktree(worktree: string): Promise<void> {
+  await runGit(["clean", "-fdxq"], { cwd: worktree });
+  await runGit(["status", "--porcelain", "--untracked-files=no"], { cwd: worktree });
 }
 
 interface CheckedRequest {
@@ -213,13 +225,13 @@ async function prepareWorktree(
   warmDir: string,
   worktree: string,
   sha: string,
+  clean = true,
 ): Promise<{ worktree: string; reused: boolean }> {
   const registered = await registeredWorktrees(warmDir);
   const existing = await realpathOrNull(worktree);
   if (existing && registered.has(existing)) {
-    const inWorktree = (args: string[]) => runGit(args, { cwd: worktree });
-    await inWorktree(["checkout", "--quiet", "--detach", "--force", sha]);
-    await inWorktree(["clean", "-fdxq"]);
+    await runGit(["checkout", "--quiet", "--detach", "--force", sha], { cwd: worktree });
+    if (clean) await cleanWorktree(worktree);
     return { worktree, reused: true };
   }
   if (existing) {
@@ -283,13 +295,12 @@ const OWN_WORKTREE = /^(?:slot|pr)-\d+$/;
  * Cleans what earlier checkouts left behind: every worktree directory of ours under
  * `worktreesDir` that is not in `keep`, or that git no longer knows as a worktree, is removed;
  * registrations of deleted directories are pruned; and the `refs/mafhf/*` keep-alive refs are
- * deleted except those of `keepPrs`. Files that are not ours are left alone.
+ * deleted (a worktree's HEAD keeps its commit alive). Files that are not ours are left alone.
  */
 export async function cleanWorkspace(opts: {
   warmDir: string;
   worktreesDir: string;
   keep?: string[];
-  keepPrs?: number[];
 }): Promise<{ removedWorktrees: string[]; removedRefs: string[] }> {
   const warmDir = path.resolve(opts.warmDir);
   const worktreesDir = path.resolve(opts.worktreesDir);
@@ -315,10 +326,9 @@ export async function cleanWorkspace(opts: {
     }
     await runGit(["worktree", "prune"], { cwd: warmDir });
 
-    const keepRefs = new Set((opts.keepPrs ?? []).map(keepRef));
     const refs = (await runGit(["for-each-ref", "--format=%(refname)", "refs/mafhf/"], { cwd: warmDir }))
       .split("\n")
-      .filter((ref) => ref.length > 0 && !keepRefs.has(ref));
+      .filter((ref) => ref.length > 0);
     if (refs.length > 0) {
       await runGit(["update-ref", "--stdin"], { cwd: warmDir, input: refs.map((ref) => `delete ${ref}\n`).join("") });
     }

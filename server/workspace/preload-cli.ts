@@ -1,13 +1,14 @@
 import { ConfigError, loadConfig } from "../config";
 import { isAppError } from "../errors";
-import { DEFAULT_DISK_BUDGET_GB, formatGb } from "./disk-budget";
+import { formatGb } from "./disk-budget";
 import { shortSha } from "./git";
 import { preloadNixpkgs } from "./preload";
 import { defaultPoolSize } from "./worktree-pool";
 
 /**
  * `npm run preload`: makes the warm nixpkgs clone and its worktrees ready before the show, with
- * the same configuration the show will use (NIXPKGS_DIR, NIXPKGS_GIT_URL, MAX_PARALLEL_BUILDS).
+ * the same configuration the show will use (NIXPKGS_DIR, NIXPKGS_GIT_URL, MAX_PARALLEL_BUILDS,
+ * DISK_BUDGET_GB).
  */
 async function main(): Promise<number> {
   let config;
@@ -28,7 +29,7 @@ async function main(): Promise<number> {
       gitUrl: config.nixpkgsGitUrl,
       worktreesDir: config.worktreesDir,
       poolSize: defaultPoolSize(config.maxParallelBuilds),
-      diskBudgetGb: DEFAULT_DISK_BUDGET_GB,
+      diskBudgetGb: config.diskBudgetGb,
       onStep: say,
     });
     const { clone } = result;

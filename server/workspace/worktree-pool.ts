@@ -1,14 +1,18 @@
 import { realpath, stat } from "node:fs/promises";
 import path from "node:path";
 import { AppError } from "../errors";
-import { checkoutWorktree, cleanWorkspace, isWorktreeOf } from "./checkout-pull-request";
+import { checkoutWorktree, cleanWorkspace, cleanWorktree, isWorktreeOf } from "./checkout-pull-request";
 
 /**
  * A few reusable worktrees of the warm clone (`<worktreesDir>/slot-N`). A build takes one, moves
- * it to its PR's commit (`checkout --detach --force` plus `clean -fdx`, which rewrites only the
- * files that differ) and gives it back when nix has exited. A nixpkgs-sized tree is ready in about
- * a second this way, where a fresh checkout writes 40,000 files. A slot in use is never handed
- * out twice; when every slot is taken, the next build waits for one in arrival order.
+ * it to its PR's commit (`checkout --detach --force`, which rewrites only the files that differ)
+ * and gives it back when nix has exited. A nixpkgs-sized tree is ready in well under a second this
+ * way, where a fresh checkout writes 40,000 files. A slot in use is never handed out twice; when
+ * every slot is taken, the next build waits for one in arrival order.
+ *
+ * Untracked files are removed (`clean -fdx`, a walk of the whole tree) when a slot is given back,
+ * off the path from Build to nix; a slot this process has not cleaned yet is cleaned as it is
+ * checked out.
  */
 
 export interface WorktreeLease {
@@ -30,6 +34,10 @@ interface Slot {
   /** The PR it last held: a rebuild of that PR takes it back, so almost nothing changes on disk. */
   lastPr: number | null;
   lastUsed: number;
+  /** True once this process knows the slot holds nothing but its commit's files. */
+  clean: boolean;
+  /** The clean started when the slot was given back; a checkout waits for it. */
+  cleaning: Promise<void> | null;
 }
 
 interface Waiter {
@@ -63,6 +71,8 @@ export class WorktreePool {
       busy: false,
       lastPr: null,
       lastUsed: 0,
+      clean: false,
+      cleaning: null,
     }));
   }
 
@@ -73,6 +83,11 @@ export class WorktreePool {
   /** Every slot's directory, in use or not. */
   paths(): string[] {
     return this.slots.map((s) => s.path);
+  }
+
+  /** Resolves when no worktree is being cleaned in the background (shutdown, benchmarks). */
+  async settled(): Promise<void> {
+    await Promise.all(this.slots.map((s) => s.cleaning));
   }
 
   /** How many slots are taken and how many builds wait for one. */
@@ -105,9 +120,18 @@ export class WorktreePool {
     });
   }
 
-  /** Moves a leased worktree to `sha` (creating it the first time) and cleans it. */
-  checkout(lease: WorktreeLease, sha: string): Promise<{ reused: boolean }> {
-    return checkoutWorktree({ warmDir: this.opts.warmDir, worktree: lease.path, sha });
+  /** Moves a leased worktree to `sha` (creating it the first time); it holds exactly that commit afterwards. */
+  async checkout(lease: WorktreeLease, sha: string): Promise<{ reused: boolean }> {
+    const slot = this.slotOf(lease);
+    await slot.cleaning;
+    try {
+      const result = await checkoutWorktree({ warmDir: this.opts.warmDir, worktree: lease.path, sha, clean: !slot.clean });
+      slot.clean = true;
+      return result;
+    } catch (error) {
+      slot.clean = false;
+      throw error;
+    }
   }
 
   /**
@@ -124,23 +148,54 @@ export class WorktreePool {
       await checkoutWorktree({ warmDir: this.opts.warmDir, worktree: slot.path, sha });
       result.push({ path: slot.path, created: true });
     }
+    if (result.some((r) => r.created)) {
+      // An index refreshed in the second its files were written stays racy; wait that second out.
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      for (const r of result) if (r.created) await cleanWorktree(r.path);
+    }
     return result;
   }
 
   /**
-   * Removes worktrees of ours that are not slots of this pool (per-PR worktrees of older
-   * versions, slots beyond a smaller pool) and the keep-alive refs of every PR but `keepPrs`.
-   * Does nothing when the warm clone does not exist yet.
+   * Cleans every free slot in the background (at boot), so the first builds do not walk the
+   * whole tree on their way to nix. A checkout of a slot waits for its clean.
    */
-  async clean(keepPrs: number[] = []): Promise<{ removedWorktrees: string[]; removedRefs: string[] }> {
+  warmUp(): void {
+    for (const slot of this.slots) {
+      if (slot.busy || slot.cleaning || slot.clean) continue;
+      slot.cleaning = isWorktreeOf(this.opts.warmDir, slot.path)
+        .then(async (exists) => {
+          if (!exists) return;
+          await cleanWorktree(slot.path);
+          slot.clean = true;
+        })
+        .catch(() => undefined)
+        .finally(() => {
+          slot.cleaning = null;
+        });
+    }
+  }
+
+  /**
+   * Removes worktrees of ours that are not slots of this pool (per-PR worktrees of older
+   * versions, slots beyond a smaller pool) and the PRs' keep-alive refs. Call it when no build
+   * runs (boot, preload). Does nothing when the warm clone does not exist yet.
+   */
+  async clean(): Promise<{ removedWorktrees: string[]; removedRefs: string[] }> {
     if (!(await isDirectory(this.opts.warmDir))) return { removedWorktrees: [], removedRefs: [] };
-    return cleanWorkspace({ warmDir: this.opts.warmDir, worktreesDir: this.opts.worktreesDir, keep: this.paths(), keepPrs });
+    return cleanWorkspace({ warmDir: this.opts.warmDir, worktreesDir: this.opts.worktreesDir, keep: this.paths() });
   }
 
   private pick(prNumber: number): Slot | null {
     const free = this.slots.filter((s) => !s.busy);
     if (free.length === 0) return null;
     return free.find((s) => s.lastPr === prNumber) ?? free.reduce((a, b) => (b.lastUsed < a.lastUsed ? b : a));
+  }
+
+  private slotOf(lease: WorktreeLease): Slot {
+    const slot = this.slots.find((s) => s.path === lease.path);
+    if (!slot?.busy) throw new AppError("internal", `${lease.path} is not a worktree leased from this pool.`);
+    return slot;
   }
 
   private lease(slot: Slot, prNumber: number): WorktreeLease {
@@ -153,6 +208,16 @@ export class WorktreePool {
       release: () => {
         if (released) return;
         released = true;
+        // Whatever the build left goes now, while nobody waits for this worktree.
+        if (slot.clean) {
+          slot.cleaning = cleanWorktree(slot.path)
+            .catch(() => {
+              slot.clean = false;
+            })
+            .finally(() => {
+              slot.cleaning = null;
+            });
+        }
         slot.busy = false;
         this.handOver();
       },

@@ -101,6 +101,9 @@ describe("preload and the worktree pool", () => {
     await writeFile(path.join(first.path, "result"), "left by a build\n");
     await writeFile(path.join(first.path, "pkgs/by-name/he/hello/package.nix"), "# edited\n");
     first.release();
+    // What the build left is removed once the worktree is given back, not when the next build waits for it.
+    await pool.settled();
+    expect(existsSync(path.join(first.path, "result"))).toBe(false);
 
     const second = await pool.acquire(400003);
     expect(second.path).toBe(first.path);
