@@ -1,9 +1,5 @@
-// Strips ANSI escape sequences for plain-text display; colour rendering comes later.
-const ANSI = /\u001b\[[0-9;?]*[ -/]*[@-~]|\u001b\][^\u0007]*\u0007/g;
-
-export function stripAnsi(text: string): string {
-  return text.replace(ANSI, "");
-}
+// Plain text of a log line for the projector; the PR page renders colours (log-viewer.tsx).
+export { stripAnsi } from "@/server/builds/parse-internal-json";
 
 export function shortSha(sha: string | null | undefined): string {
   return sha ? sha.slice(0, 8) : "—";

@@ -256,3 +256,16 @@ export function loadConfig(overrides: Env = {}, base: Env = process.env): Config
     rateLimits: { device: e.RATE_LIMIT_DEVICE, ip: e.RATE_LIMIT_IP, global: e.RATE_LIMIT_GLOBAL },
   };
 }
+
+/** For command-line entry points: the config, or the message naming the bad variable and exit 2. */
+export function loadConfigOrExit(overrides: Env = {}): Config {
+  try {
+    return loadConfig(overrides);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(2);
+    }
+    throw error;
+  }
+}

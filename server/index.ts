@@ -3,7 +3,7 @@ import path from "node:path";
 import type { Duplex } from "node:stream";
 import { pathToFileURL } from "node:url";
 import next from "next";
-import { PROJECT_ROOT, loadConfig, ConfigError, type Config } from "./config";
+import { PROJECT_ROOT, loadConfigOrExit, type Config } from "./config";
 import { createDb } from "./db/client";
 import { migrateDatabase } from "./db/migrate";
 import { BuildService } from "./builds/build-service";
@@ -232,16 +232,7 @@ export function announce(show: RunningShow): void {
 
 /** `npm run dev` and `npm start` (through server/start.ts) land here. */
 export async function main(overrides: Record<string, string> = {}): Promise<RunningShow> {
-  let config: Config;
-  try {
-    config = loadConfig(overrides);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      process.exit(2);
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit(overrides);
   const show = await startShow({ config, dev: config.nodeEnv !== "production" });
   announce(show);
   const stop = () => {

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { ConfigError, loadConfig, type Config } from "../config";
+import { loadConfigOrExit, type Config } from "../config";
 import { createDb, sqlitePath, type Db } from "../db/client";
 import { STATUS_MARK, type PreflightReport } from "./preflight-check";
 import { preflightDepsFromConfig, runPreflight } from "./run-preflight";
@@ -29,16 +29,7 @@ function formatReport(report: PreflightReport): string {
 }
 
 async function main(): Promise<number> {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      return 2;
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit();
   const db = openDatabase(config);
   try {
     const report = await runPreflight(preflightDepsFromConfig(config, { db, owncastAdminPassword: config.owncastAdminPassword, owncastPoll: config.owncastPoll }));

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
+import { readBody as readRequestBody } from "./read-body";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { ArtifactUrlSigner, buildArtifactZip, type ArtifactName } from "./github-stand-in/artifacts";
@@ -660,29 +661,12 @@ const bodies = new WeakMap<http.IncomingMessage, Promise<string>>();
 function readBody(req: http.IncomingMessage): Promise<string> {
   let body = bodies.get(req);
   if (!body) {
-    body = readStream(req);
+    body = readRequestBody(req, MAX_BODY_BYTES);
     bodies.set(req, body);
   }
   return body;
 }
 
-function readStream(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new Error("request body too large"));
-        req.destroy();
-      } else {
-        chunks.push(chunk);
-      }
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
-}
 
 function page(body: string): string {
   return `<!doctype html><html><head><meta charset="utf-8"><title>Device activation · GitHub stand-in</title>

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, randomInt, timingSafeEqual } from "node:crypto";
+import { readBody } from "./read-body";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 
@@ -234,7 +235,7 @@ export async function startOwncastStandIn(opts: OwncastStandInOptions): Promise<
 
     let message: unknown;
     try {
-      message = JSON.parse(await readBody(req));
+      message = JSON.parse(await readBody(req, MAX_BODY_BYTES));
     } catch (error) {
       // Owncast answers undecodable JSON through its InternalErrorHandler.
       json(500, { error: error instanceof Error ? error.message : "invalid JSON" });
@@ -284,20 +285,3 @@ export async function startOwncastStandIn(opts: OwncastStandInOptions): Promise<
   };
 }
 
-function readBody(req: http.IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new Error("request body too large"));
-        req.destroy();
-      } else {
-        chunks.push(chunk);
-      }
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
-}

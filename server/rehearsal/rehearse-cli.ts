@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfig } from "../config";
+import { loadConfigOrExit } from "../config";
 import { DEMO_PR_NUMBERS, formatRehearsalReport, simulateAudience } from "./simulate-audience";
 
 /**
@@ -35,16 +35,7 @@ async function main(): Promise<number> {
     console.error(`${(error as Error).message}\n${USAGE}`);
     return 2;
   }
-  let secret: string | null;
-  try {
-    secret = loadConfig().owncastWebhookSecret;
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      return 2;
-    }
-    throw error;
-  }
+  const secret = loadConfigOrExit().owncastWebhookSecret;
 
   try {
     const minutes = positive("minutes", values.minutes, Number.NaN);

@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfig, type Config } from "../config";
+import { loadConfigOrExit, type Config } from "../config";
 import { createDb, sqlitePath } from "../db/client";
 import { toCsv } from "./export-csv";
 import { exportShow } from "./export-show";
@@ -28,16 +28,7 @@ async function fromDatabase(config: Config): Promise<ShowExport> {
 
 async function main(): Promise<number> {
   const { values } = parseArgs({ options: { out: { type: "string" }, from: { type: "string" } } });
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      return 2;
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit();
   try {
     const data = values.from ? parseShowExport(await readFile(values.from, "utf8")) : await fromDatabase(config);
     const stamp = data.exportedAt.slice(0, 19).replace(/[-:]/g, "").replace("T", "-");

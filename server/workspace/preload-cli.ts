@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from "../config";
+import { loadConfigOrExit } from "../config";
 import { isAppError } from "../errors";
 import { formatGb } from "./disk-budget";
 import { shortSha } from "./git";
@@ -11,16 +11,7 @@ import { defaultPoolSize } from "./worktree-pool";
  * DISK_BUDGET_GB).
  */
 async function main(): Promise<number> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      console.error(error.message);
-      return 2;
-    }
-    throw error;
-  }
+  const config = loadConfigOrExit();
 
   const say = (line: string) => console.log(`[preload] ${line}`);
   try {
