@@ -89,6 +89,10 @@ const schema = z.object({
   BUILD_TIMEOUT_SECONDS: positiveInt.default(3600),
   MAX_BUILD_TARGETS: positiveInt.max(500).default(20),
   DISK_BUDGET_GB: z.coerce.number().min(0).default(10),
+  LOG_MAX_LINES: positiveInt.default(200_000),
+  WORKTREE_POOL_SIZE: positiveInt.max(64).optional(),
+  BUILD_PASSTHRU_TESTS: z.enum(["true", "false", "1", "0"]).default("false").transform((v) => v === "true" || v === "1"),
+  RUNS_BUILDS: z.enum(["true", "false", "1", "0"]).default("true").transform((v) => v === "true" || v === "1"),
   WARM_CLONE_MAX_AGE_DAYS: positiveInt.default(3),
   OWNCAST_ADMIN_PASSWORD: optionalSecret,
   CHECKOUT_MODE: z.enum(["merge", "head"]).default("merge"),
@@ -148,6 +152,13 @@ export interface Config {
   maxBuildTargets: number;
   /** Free space a fetch needs on the warm clone's disk; 0 turns the check off. */
   diskBudgetGb: number;
+  /** Log lines kept per build before the truncation marker. */
+  logMaxLines: number;
+  worktreePoolSize: number | null;
+  /** Build each attr's passthru.tests unless the host says otherwise. */
+  buildPassthruTests: boolean;
+  /** Whether this process runs builds (and marks interrupted ones at start); one process should. */
+  runsBuilds: boolean;
   warmCloneMaxAgeDays: number;
   /** Lets the preflight list Owncast's webhooks (the admin API). */
   owncastAdminPassword: string | null;
@@ -247,6 +258,10 @@ export function loadConfig(overrides: Env = {}, base: Env = process.env): Config
     buildTimeoutSeconds: e.BUILD_TIMEOUT_SECONDS,
     maxBuildTargets: e.MAX_BUILD_TARGETS,
     diskBudgetGb: e.DISK_BUDGET_GB,
+    logMaxLines: e.LOG_MAX_LINES,
+    worktreePoolSize: e.WORKTREE_POOL_SIZE ?? null,
+    buildPassthruTests: e.BUILD_PASSTHRU_TESTS,
+    runsBuilds: e.RUNS_BUILDS,
     warmCloneMaxAgeDays: e.WARM_CLONE_MAX_AGE_DAYS,
     owncastAdminPassword: e.OWNCAST_ADMIN_PASSWORD ?? null,
     checkoutMode: e.CHECKOUT_MODE,

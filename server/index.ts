@@ -58,7 +58,7 @@ export async function startShow({ config, dev = false, github, web = true }: Sta
 
   const db = createDb(config.databaseUrl);
   const events = new ShowEvents();
-  const logs = new LogStore(config.logDir);
+  const logs = new LogStore(config.logDir, { maxLines: config.logMaxLines });
   const gateway = github ?? createGitHubGateway({ apiUrl: config.githubApiUrl, token: config.githubToken, repo: config.nixpkgsRepo });
   const builds = new BuildService({
     db,
@@ -79,10 +79,14 @@ export async function startShow({ config, dev = false, github, web = true }: Sta
       maxBuildTargets: config.maxBuildTargets,
       checkoutMode: config.checkoutMode,
       diskBudgetGb: config.diskBudgetGb,
+      worktreePoolSize: config.worktreePoolSize ?? undefined,
+      passthruTests: config.buildPassthruTests,
+      runsBuilds: config.runsBuilds,
       reportsDir: path.join(config.varDir, "reports"),
     },
   });
-  await builds.recover();
+  // Only the process that runs builds may decide that in-flight builds were interrupted.
+  if (config.runsBuilds) await builds.recover();
 
   const settings = new ShowSettingsStore(db);
   await settings.get();

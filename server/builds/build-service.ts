@@ -47,6 +47,8 @@ export interface BuildSettings {
   reportsDir: string;
   /** Reusable worktrees; default max(maxParallelBuilds + 1, 4). */
   worktreePoolSize?: number;
+  /** False in a web process that only serves screens (several processes share one database). */
+  runsBuilds?: boolean;
   /** GB that must be free next to the warm clone before a PR is fetched; 0 or absent: no check. */
   diskBudgetGb?: number;
   /** Also build each attr's passthru.tests unless startBuild says otherwise; default false. */
@@ -154,6 +156,9 @@ export class BuildService {
    */
   async startBuild(prNumber: number, options: StartBuildOptions = {}): Promise<BuildView[]> {
     const { db, settings } = this.deps;
+    if (settings.runsBuilds === false) {
+      throw new AppError("unavailable", "This process does not run builds (RUNS_BUILDS=false); open the host console on the show's build process.");
+    }
     const entry = await findQueueEntry(db, prNumber);
     if (!entry) throw new AppError("not_found", `PR #${prNumber} is not in the queue; it has to be submitted first.`);
     if (await hasActiveBuild(db, prNumber)) {

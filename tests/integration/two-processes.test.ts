@@ -95,7 +95,8 @@ describe.runIf(pgAvailable && redisAvailable)("two web processes", () => {
       VAR_DIR: path.join(dir, "var"),
       HOST_PASSWORD: "two-process-password",
     };
-    processes.push(await startProcess(env), await startProcess(env));
+    // A runs builds; B, like every extra web process, only serves screens.
+    processes.push(await startProcess(env), await startProcess({ ...env, RUNS_BUILDS: "false" }));
   }, 300_000);
 
   afterAll(async () => {
@@ -122,6 +123,7 @@ describe.runIf(pgAvailable && redisAvailable)("two web processes", () => {
     projector.on("build", (v) => builds.push(v));
 
     expect(await a.send({ submit: 400004 })).toHaveProperty("submitted");
+    expect(await b.send({ build: 400004 })).toEqual({ error: expect.stringMatching(/does not run builds \(RUNS_BUILDS=false\)/) });
     const started = (await a.send({ build: 400004 })) as { builds: BuildView[] };
     const buildId = started.builds[0]!.id;
     const ack = await projector.emitWithAck("log:subscribe", { buildId, fromSeq: 1 });

@@ -8,13 +8,14 @@ const bodySchema = z.object({
   pr: z.number().int().positive(),
   mode: z.enum(["merge", "head"]).optional(),
   attrs: z.array(z.string().max(200)).max(100).optional(),
+  tests: z.boolean().optional(),
 });
 
 export function POST(req: Request) {
   return handle(async () => {
     requireHost(req);
     const body = await readJson(req, bodySchema);
-    const builds = await appContext().builds.startBuild(body.pr, { mode: body.mode, attrs: body.attrs ?? null });
+    const builds = await appContext().builds.startBuild(body.pr, { mode: body.mode, attrs: body.attrs ?? null, passthruTests: body.tests });
     return json({ builds }, { status: 202 });
   });
 }
