@@ -63,16 +63,18 @@ function ResetShow({ act }: { act: Act }) {
   );
 }
 
-function BuildOptions({ prNumber, act }: { prNumber: number; act: Act }) {
+function BuildOptions({ prNumber, act, systems }: { prNumber: number; act: Act; systems: string[] }) {
   const [attrs, setAttrs] = useState("");
   const [mode, setMode] = useState<"merge" | "head">("merge");
+  const [chosen, setChosen] = useState<string[]>(systems);
+  const [tests, setTests] = useState(false);
   return (
     <form
       className="flex flex-wrap items-center gap-2"
       onSubmit={(e) => {
         e.preventDefault();
         const list = attrs.split(/[\s,]+/).filter(Boolean);
-        void act("/api/host/builds", { pr: prNumber, mode, ...(list.length ? { attrs: list } : {}) }, `Build of #${prNumber} started.`);
+        void act("/api/host/builds", { pr: prNumber, mode, systems: chosen, tests, ...(list.length ? { attrs: list } : {}) }, `Build of #${prNumber} started.`);
       }}
     >
       <input aria-label={`Attrs to build for #${prNumber}`} value={attrs} onChange={(e) => setAttrs(e.target.value)} placeholder="attrs (empty: automatic)" className="flex-1 rounded bg-slate-950 px-2 py-1 ring-1 ring-slate-700" />
@@ -80,7 +82,22 @@ function BuildOptions({ prNumber, act }: { prNumber: number; act: Act }) {
         <option value="merge">merge commit</option>
         <option value="head">PR head</option>
       </select>
-      <button type="submit" className="rounded bg-nix-deep px-3 py-1 font-semibold">Build with these</button>
+      {systems.map((system) => (
+        <label key={system} className="flex items-center gap-1">
+          <input
+            type="checkbox"
+            checked={chosen.includes(system)}
+            onChange={(e) => setChosen((c) => (e.target.checked ? [...c, system] : c.filter((x) => x !== system)))}
+          />
+          {system}
+        </label>
+      ))}
+      <label className="flex items-center gap-1">
+        <input type="checkbox" checked={tests} onChange={(e) => setTests(e.target.checked)} /> passthru.tests
+      </label>
+      <button type="submit" disabled={chosen.length === 0} className="rounded bg-nix-deep px-3 py-1 font-semibold disabled:opacity-40">
+        Build with these
+      </button>
     </form>
   );
 }
@@ -120,7 +137,7 @@ interface HostSubmission {
   outcome: string;
 }
 
-function QueueRow({ item, act }: { item: QueueItemView; act: Act }) {
+function QueueRow({ item, act, systems }: { item: QueueItemView; act: Act; systems: string[] }) {
   const [open, setOpen] = useState(false);
   const [reason, setReason] = useState("");
   const [subs, setSubs] = useState<HostSubmission[]>([]);
@@ -159,7 +176,7 @@ function QueueRow({ item, act }: { item: QueueItemView; act: Act }) {
       {item.rejectReason && <p className="text-sm text-rose-300">Rejected: {item.rejectReason}</p>}
       {open && (
         <div className="ml-6 flex flex-col gap-2 rounded-lg bg-slate-900 p-3 text-sm">
-          <BuildOptions prNumber={item.prNumber} act={act} />
+          <BuildOptions prNumber={item.prNumber} act={act} systems={systems} />
           <div className="flex items-center gap-2 text-slate-400">
             Predictions: ✔ {item.predictions.builds} / ✘ {item.predictions.fails}
             {!item.predictionsLocked && (
@@ -313,7 +330,7 @@ export function HostConsole() {
         {(snapshot?.queue ?? []).length === 0 && <p className="text-slate-500">No submissions yet.</p>}
         <ul className="flex flex-col">
           {(snapshot?.queue ?? []).map((q) => (
-            <QueueRow key={q.prNumber} item={q} act={act} />
+            <QueueRow key={q.prNumber} item={q} act={act} systems={snapshot?.show.systems ?? []} />
           ))}
         </ul>
       </section>

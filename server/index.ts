@@ -88,7 +88,7 @@ export async function startShow({ config, dev = false, github, web = true }: Sta
   // Only the process that runs builds may decide that in-flight builds were interrupted.
   if (config.runsBuilds) await builds.recover();
 
-  const settings = new ShowSettingsStore(db);
+  const settings = new ShowSettingsStore(db, config.nixSystems);
   await settings.get();
   const intake = {
     db,

@@ -68,6 +68,8 @@ export interface StartBuildOptions {
   attrs?: string[] | null;
   /** Add `<attr>.passthru.tests.*` of every chosen attr (nixpkgs-review's --tests). */
   passthruTests?: boolean;
+  /** A subset of NIX_SYSTEMS to build for; all of them when absent. */
+  systems?: string[] | null;
 }
 
 export interface BuildReport {
@@ -165,8 +167,13 @@ export class BuildService {
       throw new AppError("conflict", `PR #${prNumber} is already building; cancel it first to start again.`);
     }
     const mode = options.mode ?? settings.checkoutMode;
+    const unknown = (options.systems ?? []).filter((s) => !settings.nixSystems.includes(s));
+    if (unknown.length) {
+      throw new AppError("bad_request", `${unknown.join(", ")} is not one of this show's systems (NIX_SYSTEMS: ${settings.nixSystems.join(", ")}).`);
+    }
+    const systems = options.systems?.length ? settings.nixSystems.filter((s) => options.systems!.includes(s)) : settings.nixSystems;
     const ids: number[] = [];
-    for (const system of settings.nixSystems) {
+    for (const system of systems) {
       ids.push(await createBuild(db, { queueEntryId: entry.id, prNumber, system, checkoutMode: mode }));
     }
     await setQueueState(db, prNumber, "building");

@@ -16,6 +16,8 @@ export interface ShowSettings {
   muted: boolean;
   podium: boolean;
   roundEndsAt: string | null;
+  /** NIX_SYSTEMS, from the config (not stored). */
+  systems: string[];
 }
 
 // No 0/O, 1/I/L, B/8, S/5, Z/2: a code read aloud or from the back row is not misread.
@@ -36,7 +38,10 @@ export type ShowSwitch = (typeof BOOLEAN_KEYS)[number];
 export class ShowSettingsStore {
   private cache: ShowSettings | null = null;
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly systems: string[] = [],
+  ) {}
 
   async get(): Promise<ShowSettings> {
     if (this.cache) return this.cache;
@@ -55,6 +60,7 @@ export class ShowSettingsStore {
       muted: raw.muted === "true",
       podium: raw.podium === "true",
       roundEndsAt: raw.roundEndsAt || null,
+      systems: this.systems,
     };
     return this.cache;
   }
@@ -86,6 +92,7 @@ export const SHOW_SWITCHES = BOOLEAN_KEYS;
 /** What every screen may know about the show's switches (not the room code: that is the stage's). */
 export function publicStatus(s: ShowSettings, githubAuthenticated: boolean): ShowStatus {
   return {
+    systems: s.systems,
     roundEndsAt: s.roundEndsAt,
     muted: s.muted,
     podium: s.podium,

@@ -95,6 +95,8 @@ export interface BuildView {
 
 /** The public state of the show's switches (the room code is not here: it is the stage's). */
 export interface ShowStatus {
+  /** NIX_SYSTEMS: what the host may build for. */
+  systems: string[];
   /** When the host's round timer ends (ISO), sent once; screens count down themselves. */
   roundEndsAt: string | null;
   muted: boolean;

@@ -69,6 +69,15 @@ describe("a PR from submission to verdict", () => {
     expect(build.derivations).toEqual([]);
   });
 
+  it("builds only the systems the host chose, and refuses one the show does not build for", async () => {
+    const { intake, builds, config } = h.show.context;
+    await submitPullRequest(intake, { source: "web", text: "#400007" });
+    await expect(builds.startBuild(400007, { systems: ["riscv64-linux"] })).rejects.toThrow(/riscv64-linux is not one of this show's systems/);
+    const started = await builds.startBuild(400007, { systems: [config.nixSystems[0]!] });
+    expect(started.map((b) => b.system)).toEqual([config.nixSystems[0]]);
+    await builds.idle();
+  });
+
   it("refuses an unknown PR at submission with the reason, and stores the attempt", async () => {
     await expect(submitPullRequest(h.show.context.intake, { source: "web", text: "#999999", nickname: "x" })).rejects.toThrow(
       /does not exist/,
