@@ -63,7 +63,8 @@ describe("a round of the game in Chromium", () => {
     await stage.getByTestId("leaderboard").getByText("bea").waitFor();
     await bea.getByTestId("standing").getByText(/#1 of 1 · 100 points/).waitFor();
     await ada.getByTestId("standing").getByText(/Not on the board yet · 0 points/).waitFor();
-    // The verdict is in: no more predicting on that PR.
+    // The verdict is in (phones get the queue at most twice a second): no more predicting on that PR.
+    await ada.getByTestId("phone-queue-400002").locator('[data-status="failed"]').waitFor();
     expect(await ada.getByTestId("phone-queue-400002").getByRole("button", { name: /It builds/ }).count()).toBe(0);
     await bea.screenshot({ path: screenshotPath("phone-390x844-points"), fullPage: true });
 
