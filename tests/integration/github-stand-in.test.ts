@@ -345,8 +345,8 @@ describe("other endpoints", () => {
   it("answers GraphQL operations it does not implement with GitHub's errors array", async () => {
     const github = client();
     await expect(
-      github.graphql(`mutation($id: ID!) { enqueuePullRequest(input: {pullRequestId: $id}) { clientMutationId } }`, { id: "PR_x" }),
-    ).rejects.toThrow(/enqueuePullRequest/);
+      github.graphql(`mutation($id: ID!) { archiveRepository(input: {repositoryId: $id}) { clientMutationId } }`, { id: "R_x" }),
+    ).rejects.toThrow(/archiveRepository/);
     const response = await fetch(`${standIn.url}/graphql`, {
       method: "POST",
       headers: { authorization: `bearer ${TOKEN}`, "content-type": "application/json" },
