@@ -154,10 +154,5 @@ export function announceVerdicts(opts: VerdictAnnouncerOptions): () => void {
   const onMerge = (view: MergeView) => {
     if (view.state === "merged" && opts.bot.enabled) opts.bot.say(mergeAnnouncement(view));
   };
-  opts.events.on("build-updated", onBuild);
-  opts.events.on("merge-updated", onMerge);
-  return () => {
-    opts.events.off("build-updated", onBuild);
-    opts.events.off("merge-updated", onMerge);
-  };
+  return opts.events.subscribe({ "build-updated": onBuild, "merge-updated": onMerge });
 }

@@ -145,26 +145,22 @@ export function createRealtime(deps: {
       for (const s of sockets) void deps.snapshot({ host: Boolean(s.data?.host) }).then((snap) => s.emit("snapshot", snap));
     });
   };
-  deps.events.on("build-log", onLog);
-  deps.events.on("queue-changed", onQueue);
-  deps.events.on("build-updated", onBuild);
-  deps.events.on("settings-changed", onSettings);
-  deps.events.on("scores-changed", onScores);
-  deps.events.on("show-reset", onReset);
-  deps.events.on("merge-updated", onMerge);
+  const unsubscribe = deps.events.subscribe({
+    "build-log": onLog,
+    "queue-changed": onQueue,
+    "build-updated": onBuild,
+    "settings-changed": onSettings,
+    "scores-changed": onScores,
+    "show-reset": onReset,
+    "merge-updated": onMerge,
+  });
 
   return {
     io,
     handleRequest: (req, res) => engine.handleRequest(req, res),
     handleUpgrade: (req, socket, head) => engine.handleUpgrade(req, socket, head),
     close: async () => {
-      deps.events.off("build-log", onLog);
-      deps.events.off("queue-changed", onQueue);
-      deps.events.off("build-updated", onBuild);
-      deps.events.off("settings-changed", onSettings);
-      deps.events.off("scores-changed", onScores);
-      deps.events.off("show-reset", onReset);
-      deps.events.off("merge-updated", onMerge);
+      unsubscribe();
       if (logTimer) clearTimeout(logTimer);
       if (queueTimer) clearTimeout(queueTimer);
       flushLogs();

@@ -17,10 +17,21 @@ export interface ShowEventMap {
   "show-reset": [];
 }
 
+export type ShowEventHandlers = { [K in keyof ShowEventMap]?: (...args: ShowEventMap[K]) => void };
+
 export class ShowEvents extends EventEmitter<ShowEventMap> {
   constructor() {
     super();
     // Every socket room and test may listen; the default of 10 is a warning, not a limit we want.
     this.setMaxListeners(100);
+  }
+
+  /** Listens to several events at once; the returned function removes exactly those listeners. */
+  subscribe(handlers: ShowEventHandlers): () => void {
+    const entries = Object.entries(handlers) as Array<[keyof ShowEventMap, (...args: never[]) => void]>;
+    for (const [event, handler] of entries) this.on(event, handler as never);
+    return () => {
+      for (const [event, handler] of entries) this.off(event, handler as never);
+    };
   }
 }
